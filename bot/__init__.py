@@ -1,0 +1,1 @@
+"""Dialogue, triage policy, engine and command line of the triage chatbot engine."""

@@ -1,0 +1,227 @@
+"""The `triage` command line: thin commands that parse, call the library and print."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bot.errors import TriageError
+from bot.settings import Settings, get_settings
+
+app = typer.Typer(help="triage: answer what it knows, confirm when unsure, hand the rest to a person.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@contextmanager
+def cli_errors():
+    """Domain errors become one line on stderr and exit code 1."""
+    try:
+        yield
+    except TriageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _settings(encoder: str | None = None) -> Settings:
+    s = get_settings()
+    return s.model_copy(update={"encoder": encoder}) if encoder else s
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by `triage train`.")]
+EncoderOpt = Annotated[Optional[str], typer.Option(
+    "--encoder", help="'default' (bundled all-MiniLM-L6-v2) or a sentence-transformers model directory. "
+                      "Env: TRIAGE_ENCODER.")]
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Directory of training YAML (Rasa NLU, FAQ, metadata).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    encoder: EncoderOpt = None,
+):
+    """Train a model from a data directory."""
+    from bot.training import train as train_model
+    from bot.training_data import load_training_data
+    from intents.encoder import load_embedder
+
+    with cli_errors():
+        settings = _settings(encoder)
+        t0 = time.perf_counter()
+        td = load_training_data(data)
+        labels = td.in_scope_labels
+        n_oos = sum(1 for e in td.examples if e.label == "out_of_scope")
+        _err(f"loaded {len(td.examples)} examples: {len(labels)} intents/FAQ entries, "
+             f"{len(td.faqs)} FAQ entries, {n_oos} out-of-scope examples")
+        embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+        model = train_model(td, embedder, settings, progress=True)
+        model.save(out)
+        th, rep = model.thresholds, model.report["holdout"]
+        _err(f"thresholds: answer >= {th.answer:.3f}, confirm >= {th.confirm:.3f}, FAQ retrieval floor {th.retrieval_floor:.3f}")
+        if not rep["answer_target_reached"]:
+            _err(f"warning: no threshold reached {settings.answer_precision:.1%} answer precision on held-out data; "
+                 "the model will confirm rather than answer. Add examples or lower TRIAGE_ANSWER_PRECISION.")
+        _err(f"held-out ({rep['n']}): in-scope accuracy {rep['in_scope_accuracy']:.3f}, "
+             f"answer coverage {rep['answer_coverage']:.3f}, answer precision {rep['answer_precision']}")
+        _err(f"wrote {out} in {time.perf_counter() - t0:.1f}s")
+
+
+def _parse_line(raw: bytes) -> tuple[str | None, str | None]:
+    """(text, None) or (None, error message) for one input line."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "line is not valid UTF-8"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"not JSON: {exc.msg}"
+    if not isinstance(obj, dict):
+        return None, 'expected a JSON object like {"text": "..."}'
+    if "text" not in obj:
+        return None, 'missing "text"'
+    text = obj["text"]
+    if not isinstance(text, str):
+        return None, '"text" must be a string'
+    if not text.strip():
+        return None, '"text" is empty'
+    return text, None
+
+
+def _lines(stream):
+    """Yield batches of complete input lines as soon as they arrive (interactive-safe)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream (tests, embedding)
+        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if lines:
+            yield [x.rstrip(b"\r") for x in lines]
+        return
+    buf = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if buf:
+                yield [buf]
+            return
+        buf += chunk
+        *complete, buf = buf.split(b"\n")
+        if complete:
+            yield [c.rstrip(b"\r") for c in complete]
+
+
+@app.command()
+def predict(model: ModelOpt, encoder: EncoderOpt = None,
+            batch_size: Annotated[int, typer.Option(help="Lines decided together.")] = 256):
+    """Read JSON lines {"text": ...} on stdin; write one decision per line on stdout."""
+    from bot.engine import TriageEngine
+
+    with cli_errors():
+        engine = TriageEngine.from_model_dir(model, _settings(encoder))
+        engine.faq_index  # build now so a broken model fails before any input is read
+    out = sys.stdout
+    for batch in _lines(sys.stdin):
+        for start in range(0, len(batch), batch_size):
+            part = batch[start:start + batch_size]
+            parsed = [_parse_line(raw) for raw in part]
+            texts = [t for t, _ in parsed if t is not None]
+            decisions = iter(engine.predict(texts)) if texts else iter(())
+            for text, error in parsed:
+                obj = {"error": error} if error is not None else next(decisions).to_json()
+                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Test data directory (same YAML formats).")],
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Model to evaluate.")] = None,
+    cross_validation: Annotated[Optional[int], typer.Option("--cross-validation", "-k", min=2,
+                                                            help="K-fold cross-validation on --data (no --model).")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write JSON, plots and index.html here.")] = None,
+    encoder: EncoderOpt = None,
+):
+    """Evaluate a model on test data, or cross-validate on one data set."""
+    from bot.report import write_report
+    from bot.training_data import load_training_data
+    from bot.validation import cross_validate, evaluate_engine
+
+    with cli_errors():
+        if (model is None) == (cross_validation is None):
+            raise typer.BadParameter("give either --model (test a trained model) or --cross-validation K")
+        settings = _settings(encoder)
+        td = load_training_data(data)
+        if model is not None:
+            from bot.engine import TriageEngine
+
+            engine = TriageEngine.from_model_dir(model, settings)
+            result = evaluate_engine(engine, td, progress=True)
+            title = f"triage evaluation: {model} on {data}"
+        else:
+            from intents.encoder import load_embedder
+
+            embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+            result = cross_validate(td, embedder, settings, cross_validation,
+                                    on_fold=lambda f, k: _err(f"fold {f}/{k}"))
+            title = f"triage {cross_validation}-fold cross-validation on {data}"
+        typer.echo(json.dumps(result.summary(), indent=1))
+        if report is not None:
+            write_report(result, report, title)
+            _err(f"report written to {report / 'index.html'}")
+
+
+@app.command()
+def chat(model: ModelOpt, encoder: EncoderOpt = None):
+    """Chat in the terminal and see each triage decision."""
+    from rich.console import Console
+
+    from bot.engine import TriageEngine
+
+    console = Console()
+    with cli_errors():
+        engine = TriageEngine.from_model_dir(model, _settings(encoder))
+        console.print("[bold]triage chat[/bold]: type a question; empty line or Ctrl-D to quit.")
+        colours = {"answer": "green", "confirm": "yellow", "escalate": "red"}
+        while True:
+            try:
+                text = console.input("[bold cyan]you>[/bold cyan] ")
+            except EOFError:
+                break
+            if not text.strip() or text.strip() in ("/quit", "/exit"):
+                break
+            d = engine.predict_one(text)
+            c = colours[d.route.value]
+            console.print(f"[{c}]{d.route.value.upper()}[/{c}]  intent={d.intent}  confidence={d.confidence:.2f}  "
+                          f"priority={d.priority.value}  lang={d.lang}")
+            console.print("  candidates: " + ", ".join(f"{x.intent} ({x.confidence:.2f})" for x in d.candidates))
+            if d.answer:
+                console.print(f"[bold]bot>[/bold] {d.answer}", highlight=False)
+            if d.route.value == "confirm" and d.candidates:
+                console.print("[bold]bot>[/bold] Did you mean: " + " / ".join(x.intent for x in d.candidates) + "?")
+            if d.route.value == "escalate":
+                console.print(f"[bold]bot>[/bold] I'm handing this to a person ({d.priority.value}: "
+                              f"{d.priority.description}).")
+            for r in d.reasons:
+                console.print(f"  [dim]why: {r}[/dim]")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The engine: a trained model, its encoder and the live FAQ index, deciding per message."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from bot.language import detect_language
+from bot.model import TriageModel
+from bot.policy import Decision, PolicyConfig, Thresholds, decide, merge_candidates
+from bot.settings import Settings
+from bot.training import check_encoder
+from bot.training_data import IntentMeta
+from intents.encoder import Embedder, load_embedder
+from kb_index.retrieval import FaqIndex
+from kb_index.store import FaqEntry, faq_label
+
+
+class TriageEngine:
+    def __init__(self, model: TriageModel, embedder: Embedder, thresholds: Thresholds | None = None):
+        check_encoder(model.encoder, embedder.info())
+        self.model = model
+        self.embedder = embedder
+        self.thresholds = thresholds or model.thresholds
+        self._faq_index: FaqIndex | None = None
+
+    @classmethod
+    def from_model_dir(cls, path: Path, settings: Settings, embedder: Embedder | None = None) -> "TriageEngine":
+        model = TriageModel.load(path)
+        embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+        th = model.thresholds
+        if settings.answer_threshold is not None:
+            th = replace(th, answer=settings.answer_threshold)
+        if settings.confirm_threshold is not None:
+            th = replace(th, confirm=settings.confirm_threshold)
+        return cls(model, embedder, th)
+
+    @property
+    def faq_index(self) -> FaqIndex:
+        if self._faq_index is None:
+            self._faq_index = FaqIndex(self.embedder).build(self.model.faqs, self.model.faq_vectors)
+        return self._faq_index
+
+    # -- content edits: live for the next message, no retraining --------------------------------
+    def upsert_faq(self, entry: FaqEntry) -> None:
+        self.faq_index.upsert(entry)
+        self.model.meta[faq_label(entry.id)] = IntentMeta(entry.complexity, entry.priority,
+                                                          entry.tags[0] if entry.tags else None)
+
+    def delete_faq(self, faq_id: str) -> None:
+        self.faq_index.delete(faq_id)
+
+    # -- prediction ----------------------------------------------------------------------------
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[Decision]:
+        """Decide for each text; `embeddings` may carry the texts' query vectors already computed."""
+        texts = list(texts)
+        if not texts:
+            return []
+        X = self.embedder.encode_query(texts) if embeddings is None else embeddings
+        clf = self.model.classifier
+        scores = clf.score(X, texts, k=3)
+        conf = self.model.calibration(scores.top_raw)
+        index = self.faq_index
+        hits = index.search(X, texts, k=10)
+        known = set(clf.classes_)
+        config = PolicyConfig(self.thresholds)
+        out = []
+        for i, text in enumerate(texts):
+            clf_cands = list(zip(scores.top_labels[i], conf[i].tolist()))
+            hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
+            cands = merge_candidates(clf_cands, hit_cands, known, index.store)
+            out.append(decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]},
+                              self.model.meta, index.store, config))
+        return out
+
+    def predict_one(self, text: str) -> Decision:
+        return self.predict([text])[0]

@@ -1,0 +1,127 @@
+"""Evaluation metrics over decisions. Pure: decisions and gold labels in, a typed report out."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from bot.policy import Decision, Route
+from bot.training_data import OUT_OF_SCOPE
+
+
+@dataclass
+class IntentScore:
+    intent: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class EvalReport:
+    n: int
+    n_in_scope: int
+    n_out_of_scope: int
+    in_scope_accuracy: float
+    out_of_scope_recall: float | None
+    answer_coverage: float
+    answer_precision: float | None
+    out_of_scope_answered: float | None
+    route_shares: dict[str, float]
+    per_intent: list[IntentScore]
+    priority_labels: list[str] = field(default_factory=list)
+    priority_confusion: list[list[int]] | None = None  # rows: gold P0..P2, columns: predicted
+    priority_accuracy: float | None = None
+    risk_coverage: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, coverage, precision)
+    misclassified: list[dict] = field(default_factory=list)
+    confusion_labels: list[str] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for k in ("per_intent", "risk_coverage", "misclassified", "confusion", "confusion_labels"):
+            d.pop(k)
+        return d
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def risk_coverage(conf: np.ndarray, correct: np.ndarray, in_scope: np.ndarray, points: int = 50):
+    """(threshold, share of in-scope queries answered, answer precision) as the threshold moves."""
+    out = []
+    for t in np.unique(np.quantile(conf, np.linspace(0, 1, points))) if len(conf) else []:
+        ans = conf >= t
+        cov = float(np.mean(ans[in_scope])) if in_scope.any() else 0.0
+        prec = float(np.mean(correct[ans])) if ans.any() else 1.0
+        out.append((float(t), cov, prec))
+    return out
+
+
+def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
+                       priority_pairs: Sequence[tuple[str, Decision]] = ()) -> EvalReport:
+    """`gold` holds intent labels (`out_of_scope` for negatives); `priority_pairs` are
+    (gold priority, decision) for every message that has a priority label."""
+    pred = [d.intent if d.intent is not None else OUT_OF_SCOPE for d in decisions]
+    gold = list(gold)
+    g = np.array(gold)
+    p = np.array(pred)
+    in_scope = g != OUT_OF_SCOPE
+    oos = ~in_scope
+    correct = (p == g) & in_scope
+    routes = np.array([d.route.value for d in decisions])
+    answered = routes == Route.ANSWER.value
+    conf = np.array([d.confidence for d in decisions], dtype=float)
+
+    labels = sorted(set(gold) | set(pred))
+    per = []
+    for lab in labels:
+        tp = int(np.sum((p == lab) & (g == lab)))
+        fp = int(np.sum((p == lab) & (g != lab)))
+        fn = int(np.sum((p != lab) & (g == lab)))
+        pr, rc, f1 = _prf(tp, fp, fn)
+        per.append(IntentScore(lab, pr, rc, f1, int(np.sum(g == lab))))
+    pos = {lab: i for i, lab in enumerate(labels)}
+    cm = np.zeros((len(labels), len(labels)), dtype=int)
+    for a, b in zip(gold, pred):
+        cm[pos[a], pos[b]] += 1
+
+    prio_labels, prio_cm, prio_acc = [], None, None
+    if priority_pairs:
+        prio_labels = ["P0", "P1", "P2"]
+        m = np.zeros((3, 3), dtype=int)
+        for gp, d in priority_pairs:
+            m[prio_labels.index(gp), prio_labels.index(d.priority.value)] += 1
+        prio_cm = m.tolist()
+        prio_acc = float(np.trace(m) / m.sum()) if m.sum() else None
+
+    mis = [{"text": d.text, "gold": gl, "predicted": pl, "confidence": round(float(d.confidence), 4),
+            "route": d.route.value} for d, gl, pl in zip(decisions, gold, pred) if gl != pl]
+    return EvalReport(
+        n=len(gold),
+        n_in_scope=int(in_scope.sum()),
+        n_out_of_scope=int(oos.sum()),
+        in_scope_accuracy=float(np.mean(correct[in_scope])) if in_scope.any() else 0.0,
+        out_of_scope_recall=float(np.mean(p[oos] == OUT_OF_SCOPE)) if oos.any() else None,
+        answer_coverage=float(np.mean(answered[in_scope])) if in_scope.any() else 0.0,
+        answer_precision=float(np.mean(correct[answered])) if answered.any() else None,
+        out_of_scope_answered=float(np.mean(answered[oos])) if oos.any() else None,
+        route_shares={r.value: float(np.mean(routes == r.value)) for r in Route},
+        per_intent=per,
+        priority_labels=prio_labels,
+        priority_confusion=prio_cm,
+        priority_accuracy=prio_acc,
+        risk_coverage=risk_coverage(conf, correct, in_scope),
+        misclassified=mis,
+        confusion_labels=labels,
+        confusion=cm.tolist(),
+    )

@@ -1,0 +1,151 @@
+"""The triage policy: one decision (answer / confirm / escalate, and a priority) per message.
+
+Pure: it reads calibrated candidates from the classifier, hits from the FAQ retriever and the
+triage metadata, and returns a `Decision`. No I/O, no models.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bot.training_data import IntentMeta
+from escalation.priorities import Complexity, Priority
+from kb_index.retrieval import Hit
+from kb_index.store import FaqStore, faq_id_of, faq_label
+
+
+class Route(str, Enum):
+    ANSWER = "answer"
+    CONFIRM = "confirm"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated confidence cut-offs (0..1) and the minimum retrieval score for an FAQ answer."""
+
+    answer: float
+    confirm: float
+    retrieval_floor: float
+
+    def to_json(self) -> dict:
+        return {"answer": self.answer, "confirm": self.confirm, "retrieval_floor": self.retrieval_floor}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Thresholds":
+        return cls(float(d["answer"]), float(d["confirm"]), float(d["retrieval_floor"]))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    intent: str
+    confidence: float
+    faq_id: str | None = None
+
+
+@dataclass
+class Decision:
+    text: str
+    lang: str
+    intent: str | None
+    confidence: float
+    route: Route
+    priority: Priority
+    faq_id: str | None
+    candidates: list[Candidate]
+    answer: str | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The `triage predict` line format."""
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(float(self.confidence), 4),
+            "route": self.route.value,
+            "priority": self.priority.value,
+            "faq_id": self.faq_id,
+            "candidates": [{"intent": c.intent, "confidence": round(float(c.confidence), 4)} for c in self.candidates],
+        }
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    thresholds: Thresholds
+    unknown_priority: Priority = Priority.P2
+    #: A fused retrieval score this high means the message is one of an FAQ entry's own curated
+    #: phrasings (or a trivial variant): answer it whatever the calibration could promise.
+    exact_match: float = 0.95
+
+
+def merge_candidates(classifier: Sequence[tuple[str, float]], hits: Sequence[tuple[Hit, float]],
+                     known_labels: set[str], store: FaqStore, k: int = 3) -> list[Candidate]:
+    """One ranked list from both channels.
+
+    Classifier labels of FAQ entries that were deleted since training are dropped; FAQ entries the
+    classifier has never seen (added since training) enter with their calibrated retrieval score.
+    """
+    out: dict[str, Candidate] = {}
+    for label, conf in classifier:
+        fid = faq_id_of(label)
+        if fid is not None and fid not in store:
+            continue
+        out[label] = Candidate(label, float(conf), fid)
+    for hit, conf in hits:
+        label = faq_label(hit.faq_id)
+        if label in known_labels or label in out:
+            continue
+        out[label] = Candidate(label, float(conf), hit.faq_id)
+    return sorted(out.values(), key=lambda c: -c.confidence)[:k]
+
+
+def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[str, Hit],
+           meta: Mapping[str, IntentMeta], store: FaqStore, config: PolicyConfig) -> Decision:
+    """Route one message. `hits` maps FAQ id to its retrieval hit for this message."""
+    th = config.thresholds
+    cands = list(candidates)
+    exact = max((h for h in hits.values() if h.faq_id in store), key=lambda h: h.score, default=None)
+    if exact is not None and exact.score >= config.exact_match:
+        entry = store.get(exact.faq_id)
+        m = meta.get(faq_label(exact.faq_id), IntentMeta(entry.complexity, entry.priority))
+        if m.complexity is Complexity.SIMPLE:
+            label = faq_label(exact.faq_id)
+            conf = max([c.confidence for c in cands if c.intent == label] + [exact.score])
+            rest = [c for c in cands if c.intent != label]
+            cands = [Candidate(label, conf, exact.faq_id)] + rest[:2]
+            return Decision(text, lang, label, conf, Route.ANSWER, m.priority, exact.faq_id, cands,
+                            entry.answer_for(lang), [f"matches the curated FAQ phrasing {exact.question!r}"])
+    top = cands[0] if cands else None
+    if top is None or top.confidence < th.confirm:
+        conf = top.confidence if top else 0.0
+        return Decision(text, lang, None, conf, Route.ESCALATE, config.unknown_priority, None, cands,
+                        reasons=[f"no intent reached the scope threshold ({conf:.2f} < {th.confirm:.2f})"])
+
+    m = meta.get(top.intent, IntentMeta())
+    reasons: list[str] = []
+    if m.complexity is Complexity.COMPLEX:
+        route = Route.ESCALATE
+        reasons.append(f"{top.intent} is complex: a person handles it")
+    elif top.confidence >= th.answer:
+        route = Route.ANSWER
+        reasons.append(f"confidence {top.confidence:.2f} >= answer threshold {th.answer:.2f}")
+    else:
+        route = Route.CONFIRM
+        reasons.append(f"confidence {top.confidence:.2f} below answer threshold {th.answer:.2f}")
+
+    answer = None
+    if top.faq_id is not None:
+        entry = store.get(top.faq_id)
+        hit = hits.get(top.faq_id)
+        score = hit.score if hit else 0.0
+        if route is Route.ANSWER and score < th.retrieval_floor:
+            # The classifier alone may not pick an answer the retriever does not back.
+            route = Route.CONFIRM
+            reasons.append(f"retrieval score {score:.2f} below floor {th.retrieval_floor:.2f}")
+        if entry is not None and route is not Route.ESCALATE:
+            answer = entry.answer_for(lang)
+    if route is Route.ANSWER and m.complexity is Complexity.MEDIUM:
+        route = Route.CONFIRM
+        reasons.append(f"{top.intent} is medium complexity: answer with a confirm step")
+    return Decision(text, lang, top.intent, top.confidence, route, m.priority, top.faq_id, cands, answer, reasons)

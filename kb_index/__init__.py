@@ -1,0 +1,1 @@
+"""FAQ store and the hybrid (dense + character n-gram) retriever over it."""

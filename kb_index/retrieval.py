@@ -1,0 +1,194 @@
+"""Hybrid FAQ retrieval: dense (faiss inner product) and lexical (character n-grams), fused.
+
+`top_k` is the pure ranking function; `FaissIndex` is a thin wrapper checked against it in the
+tests. `FaqIndex` keeps one vector per FAQ phrasing and is rebuilt incrementally when an entry is
+added, changed or deleted, so content edits need no retraining.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from intents.encoder import Embedder
+from kb_index.store import FaqEntry, FaqStore
+
+
+def top_k(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-k: (scores, indices), each (n_queries, min(k, n_corpus)), best first."""
+    if corpus.shape[0] == 0 or k <= 0:
+        return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+    k = min(k, corpus.shape[0])
+    S = queries @ corpus.T
+    idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
+    part = np.take_along_axis(S, idx, axis=1)
+    order = np.argsort(-part, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(idx, order, axis=1)
+
+
+class FaissIndex:
+    """Flat inner-product faiss index over unit vectors (exact cosine search)."""
+
+    def __init__(self, dim: int):
+        import faiss
+
+        self.dim = dim
+        self._index = faiss.IndexFlatIP(dim)
+
+    def add(self, vectors: np.ndarray) -> None:
+        if len(vectors):
+            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, self._index.ntotal)
+        if k == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+    def to_bytes(self) -> bytes:
+        import faiss
+
+        return faiss.serialize_index(self._index).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "FaissIndex":
+        import faiss
+
+        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        obj = cls.__new__(cls)
+        obj.dim, obj._index = index.d, index
+        return obj
+
+
+class LexicalIndex:
+    """Character n-gram TF-IDF with hashed features, so new phrasings need no refit."""
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 1 << 18):
+        self._hv = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
+                                     alternate_sign=False, norm=None, lowercase=True, dtype=np.float32)
+        self._idf = np.ones(n_features, dtype=np.float32)
+        self._matrix = sparse.csr_matrix((0, n_features), dtype=np.float32)
+
+    def _tf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        m = self._hv.transform(texts).tocsr()
+        m.data = 1.0 + np.log(m.data)
+        return m
+
+    def rebuild(self, texts: Sequence[str]) -> None:
+        if not texts:
+            self._matrix = sparse.csr_matrix((0, self._hv.n_features), dtype=np.float32)
+            return
+        tf = self._tf(texts)
+        df = np.bincount(tf.indices, minlength=tf.shape[1])
+        self._idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
+        self._matrix = normalize(tf @ sparse.diags(self._idf), copy=False).tocsr()
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of each query with each indexed phrasing: (n_queries, n_phrasings)."""
+        if self._matrix.shape[0] == 0:
+            return np.zeros((len(texts), 0), np.float32)
+        q = normalize(self._tf(texts) @ sparse.diags(self._idf), copy=False)
+        return np.asarray((q @ self._matrix.T).todense(), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Hit:
+    faq_id: str
+    score: float  # fused, 0..1
+    dense: float
+    lexical: float
+    question: str  # the phrasing that matched best
+
+
+class FaqIndex:
+    """Search FAQ entries by their phrasings. Entry score = best fused score over its phrasings."""
+
+    def __init__(self, embedder: Embedder, dense_weight: float = 0.6):
+        self.embedder = embedder
+        self.dense_weight = dense_weight
+        self.store = FaqStore()
+        self._vectors: dict[str, np.ndarray] = {}
+        self._rows: list[tuple[str, str]] = []
+        self._faiss: FaissIndex | None = None
+        self._lexical = LexicalIndex()
+
+    # -- building ------------------------------------------------------------------------------
+    def build(self, entries: Sequence[FaqEntry], vectors: dict[str, np.ndarray] | None = None,
+              progress: bool = False) -> "FaqIndex":
+        """Index `entries`; `vectors` may carry precomputed phrasing embeddings per entry id."""
+        self.store = FaqStore(entries)
+        vectors = dict(vectors or {})
+        missing = [e for e in entries if e.id not in vectors or len(vectors[e.id]) != len(e.questions)]
+        if missing:
+            flat = [q for e in missing for q in e.questions]
+            V = self.embedder.encode_document(flat, progress=progress)
+            pos = 0
+            for e in missing:
+                vectors[e.id] = V[pos:pos + len(e.questions)]
+                pos += len(e.questions)
+        self._vectors = {e.id: vectors[e.id] for e in entries}
+        self._reindex()
+        return self
+
+    def upsert(self, entry: FaqEntry) -> None:
+        """Add or replace one entry; only its own phrasings are encoded."""
+        self.store.put(entry)
+        self._vectors[entry.id] = self.embedder.encode_document(entry.questions)
+        self._reindex()
+
+    def delete(self, faq_id: str) -> None:
+        self.store.delete(faq_id)
+        self._vectors.pop(faq_id, None)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._rows = [(e.id, q) for e in self.store for q in e.questions]
+        dim = self.embedder.info().dim
+        self._faiss = FaissIndex(dim)
+        if self._rows:
+            self._faiss.add(np.vstack([self._vectors[e.id] for e in self.store]))
+        self._lexical.rebuild([q for _, q in self._rows])
+
+    def phrasing_vectors(self) -> dict[str, np.ndarray]:
+        return dict(self._vectors)
+
+    # -- search --------------------------------------------------------------------------------
+    def search(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
+               exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
+        """Top-k entries per query. `exclude` (per query) hides phrasings, for leave-one-out checks."""
+        if not self._rows:
+            return [[] for _ in texts]
+        n_rows = len(self._rows)
+        # Dense candidates come from faiss; the lexical channel scores every phrasing (sparse, cheap).
+        dscores, didx = self._faiss.search(query_vecs, min(n_rows, max(50, 8 * k)))
+        lex = self._lexical.scores(texts)
+        out: list[list[Hit]] = []
+        w = self.dense_weight
+        for i in range(len(texts)):
+            dense = np.full(n_rows, np.nan, dtype=np.float32)
+            dense[didx[i]] = dscores[i]
+            cand = set(didx[i].tolist()) | set(np.argsort(-lex[i])[:max(50, 8 * k)].tolist())
+            best: dict[str, Hit] = {}
+            for r in cand:
+                fid, q = self._rows[r]
+                if exclude is not None and q in exclude[i]:
+                    continue
+                d = float(dense[r]) if not np.isnan(dense[r]) else float(query_vecs[i] @ self._vectors_row(r))
+                lx = float(lex[i, r])
+                s = w * max(d, 0.0) + (1 - w) * lx
+                if fid not in best or s > best[fid].score:
+                    best[fid] = Hit(fid, s, d, lx, q)
+            out.append(sorted(best.values(), key=lambda h: -h.score)[:k])
+        return out
+
+    def _vectors_row(self, r: int) -> np.ndarray:
+        fid, q = self._rows[r]
+        entry = self.store.get(fid)
+        return self._vectors[fid][entry.questions.index(q)]
