@@ -1,0 +1,43 @@
+from bot.engine import TriageEngine
+from bot.model import TriageModel
+from bot.policy import Route
+from kb_index.store import FaqEntry
+
+
+def _engine(tiny_model, fake_embedder):
+    return TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+
+
+def test_known_and_unknown(tiny_model, fake_embedder):
+    e = _engine(tiny_model, fake_embedder)
+    known, hacked = e.predict(["I forgot my password", "my account was hacked"])
+    assert known.intent == "reset_password" and known.route in (Route.ANSWER, Route.CONFIRM)
+    assert hacked.route is Route.ESCALATE and hacked.priority.value == "P0"
+
+
+def test_exact_faq_question_is_answered_in_its_language(tiny_model, fake_embedder):
+    e = _engine(tiny_model, fake_embedder)
+    en, zh = e.predict(["what are the trading fees", "交易手续费是多少"])
+    assert en.route is Route.ANSWER and en.faq_id == "fees" and en.answer.startswith("Trading")
+    assert zh.route is Route.ANSWER and zh.lang == "zh" and zh.answer.startswith("每笔")
+
+
+def test_faq_edit_is_live_without_retraining(tiny_model, fake_embedder):
+    e = _engine(tiny_model, fake_embedder)
+    q = "where can I download the desktop app"
+    assert e.predict_one(q).faq_id != "desktop"
+    e.upsert_faq(FaqEntry("desktop", [q, "desktop app download"], {"en": "From our website."}))
+    d = e.predict_one(q)
+    assert d.faq_id == "desktop" and d.route is Route.ANSWER and d.answer == "From our website."
+    e.upsert_faq(FaqEntry("fees", ["what are the trading fees"], {"en": "Now 0.05%."}))
+    assert e.predict_one("what are the trading fees").answer == "Now 0.05%."
+    e.delete_faq("fees")
+    d = e.predict_one("what are the trading fees")
+    assert d.faq_id != "fees" and all(c.faq_id != "fees" for c in d.candidates)
+
+
+def test_batch_and_single_agree(tiny_model, fake_embedder):
+    e = _engine(tiny_model, fake_embedder)
+    texts = ["hello", "reset my password", "tell me a joke", "fee schedule"]
+    assert [d.to_json() for d in e.predict(texts)] == [e.predict_one(t).to_json() for t in texts]
+    assert e.predict([]) == []
