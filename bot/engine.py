@@ -18,9 +18,19 @@ from kb_index.retrieval import FaqIndex
 from kb_index.store import FaqEntry, faq_label
 
 
+def _single_threaded_blas() -> None:
+    """The encoder (torch) uses every core; BLAS threads left spinning after a numpy product
+    would fight it for them, which doubled single-message latency on 2 cores. The numpy work
+    per message is small, so one BLAS thread is enough."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class TriageEngine:
     def __init__(self, model: TriageModel, embedder: Embedder, thresholds: Thresholds | None = None):
         check_encoder(model.encoder, embedder.info())
+        _single_threaded_blas()
         self.model = model
         self.embedder = embedder
         self.thresholds = thresholds or model.thresholds

