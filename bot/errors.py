@@ -49,3 +49,28 @@ class EncoderError(TriageError):
 
     def __str__(self) -> str:
         return self.message
+
+
+@dataclass
+class NotFoundError(TriageError):
+    """A conversation, ticket or FAQ entry that does not exist (HTTP 404)."""
+
+    what: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.id!r} not found"
+
+
+@dataclass
+class ConflictError(TriageError):
+    """The request conflicts with the current state (HTTP 409)."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StaleClaimError(ConflictError):
+    """A write from a claim that is no longer the ticket's current claim (HTTP 409)."""

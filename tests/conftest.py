@@ -123,3 +123,41 @@ def real_embedder():
     from intents.encoder import load_embedder
 
     return load_embedder("default")
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get("TRIAGE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_engine(request, tmp_path):
+    """A migrated database on each backend. PostgreSQL comes from TRIAGE_TEST_POSTGRES_URL, which
+    scripts/test.sh sets after starting a local server; in CI its absence is an error."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from bot.db import make_engine, upgrade
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'triage.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    admin_url = _postgres_admin_url()
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail("TRIAGE_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI")
+        pytest.skip("no PostgreSQL server (run the tests through scripts/test.sh)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(admin_url.rsplit("/", 1)[0] + "/" + name, pool_size=20, max_overflow=10)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,12 @@
+"""Alembic environment: the engine comes from `bot.db.upgrade`, never from a config file."""
+from alembic import context
+
+import escalation.store  # noqa: F401  registers the tables on bot.db.metadata
+from bot.db import metadata
+
+engine = context.config.attributes["engine"]
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,247 @@
+"""The human queue in SQL: tickets, claims as leases, and the queue order.
+
+Order: priority (P0 first), then due time, then arrival. A claim is a lease with a fencing
+token: every write by an agent carries the token it got when claiming, and a write whose token is
+no longer current (the lease expired and someone else claimed, or the ticket was released) is
+refused. Claims are compare-and-set updates, so exactly one of many concurrent claimers wins,
+on SQLite and on PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, and_, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import metadata, ts_column
+from bot.errors import ConflictError, NotFoundError, StaleClaimError
+from escalation.priorities import Priority
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("conversation_id", String(64), nullable=True),
+    # Equal to conversation_id while the ticket is open, NULL once resolved: the unique index
+    # makes "escalate the same conversation twice" yield one ticket, even under races.
+    Column("open_key", String(64), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("language", String(16), nullable=True),
+    Column("domain", String(64), nullable=True),
+    ts_column("created_at"),
+    ts_column("due_at"),
+    Column("agent", String(64), nullable=True),
+    ts_column("lease_until", nullable=True),
+    Column("claim_token", Integer, nullable=False, server_default="0"),
+    Column("breached", Boolean, nullable=False, server_default="0"),
+    ts_column("resolved_at", nullable=True),
+    Column("packet", Text, nullable=False, server_default="{}"),
+)
+Index("ix_tickets_queue", tickets.c.status, tickets.c.priority, tickets.c.due_at, tickets.c.seq)
+
+
+class Status(str, Enum):
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    seq: int
+    conversation_id: str | None
+    status: Status
+    priority: Priority
+    team: str
+    language: str | None
+    domain: str | None
+    created_at: float
+    due_at: float
+    agent: str | None
+    lease_until: float | None
+    claim_token: int
+    breached: bool
+    resolved_at: float | None
+    packet: dict = field(default_factory=dict)
+
+    def claimed_by(self, agent: str, now: float) -> bool:
+        return self.status is Status.CLAIMED and self.agent == agent and (self.lease_until or 0) > now
+
+
+def _row(r) -> Ticket:
+    return Ticket(
+        id=r.id, seq=r.seq, conversation_id=r.conversation_id, status=Status(r.status),
+        priority=Priority(f"P{r.priority}"), team=r.team, language=r.language, domain=r.domain,
+        created_at=r.created_at, due_at=r.due_at, agent=r.agent, lease_until=r.lease_until,
+        claim_token=r.claim_token, breached=bool(r.breached), resolved_at=r.resolved_at,
+        packet=json.loads(r.packet or "{}"),
+    )
+
+
+_ORDER = (tickets.c.priority, tickets.c.due_at, tickets.c.seq)
+
+
+def _claimable(now: float):
+    """Queued, or claimed with a lease that ran out (the agent disappeared)."""
+    return or_(tickets.c.status == Status.QUEUED.value,
+               and_(tickets.c.status == Status.CLAIMED.value, tickets.c.lease_until <= now))
+
+
+class TicketStore:
+    def __init__(self, engine: Engine, lease_seconds: float = 300.0):
+        self.engine = engine
+        self.lease_seconds = lease_seconds
+
+    # -- creating ------------------------------------------------------------------------------
+    def open_ticket(self, *, conversation_id: str | None, priority: Priority, team: str, now: float,
+                    due_at: float, language: str | None = None, domain: str | None = None,
+                    packet: dict | None = None) -> tuple[Ticket, bool]:
+        """Open a ticket; (ticket, created). An open ticket for the same conversation is reused,
+        raised to the more urgent priority if needed."""
+        values = dict(id=str(uuid.uuid4()), conversation_id=conversation_id, open_key=conversation_id,
+                      status=Status.QUEUED.value, priority=priority.rank, team=team, language=language,
+                      domain=domain, created_at=now, due_at=due_at,
+                      packet=json.dumps(packet or {}, ensure_ascii=False))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(tickets.insert().values(**values))
+            return self.get(values["id"]), True
+        except IntegrityError:
+            if conversation_id is None:
+                raise
+        with self.engine.begin() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
+            if row is None:  # resolved in between: open a fresh one
+                conn.execute(tickets.insert().values(**values))
+                return self._get(conn, values["id"]), True
+            if priority.rank < row.priority:
+                conn.execute(update(tickets).where(tickets.c.seq == row.seq)
+                             .values(priority=priority.rank, due_at=min(due_at, row.due_at)))
+            return self._get(conn, row.id), False
+
+    # -- reading -------------------------------------------------------------------------------
+    def _get(self, conn, ticket_id: str) -> Ticket:
+        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
+        if row is None:
+            raise NotFoundError("ticket", ticket_id)
+        return _row(row)
+
+    def get(self, ticket_id: str) -> Ticket:
+        with self.engine.connect() as conn:
+            return self._get(conn, ticket_id)
+
+    def queue(self, now: float, team: str | None = None, limit: int = 500) -> list[Ticket]:
+        """Claimable tickets in queue order."""
+        q = select(tickets).where(_claimable(now))
+        if team is not None:
+            q = q.where(tickets.c.team == team)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(q.order_by(*_ORDER).limit(limit))]
+
+    def open_tickets(self) -> list[Ticket]:
+        q = select(tickets).where(tickets.c.status != Status.RESOLVED.value).order_by(*_ORDER)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(q)]
+
+    # -- claiming ------------------------------------------------------------------------------
+    def _try_claim(self, conn, row, agent: str, now: float) -> bool:
+        res = conn.execute(
+            update(tickets)
+            .where(tickets.c.seq == row.seq, tickets.c.claim_token == row.claim_token, _claimable(now))
+            .values(status=Status.CLAIMED.value, agent=agent, lease_until=now + self.lease_seconds,
+                    claim_token=row.claim_token + 1))
+        return res.rowcount == 1
+
+    def claim(self, ticket_id: str, agent: str, now: float) -> Ticket:
+        """Claim one ticket. Exactly one of several concurrent claimers wins; the others get 409."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
+            if row is None:
+                raise NotFoundError("ticket", ticket_id)
+            if row.status == Status.RESOLVED.value:
+                raise ConflictError(f"ticket {ticket_id} is resolved")
+            if not self._try_claim(conn, row, agent, now):
+                current = self._get(conn, ticket_id)
+                raise ConflictError(f"ticket {ticket_id} is claimed by {current.agent}")
+            return self._get(conn, ticket_id)
+
+    def claim_next(self, agent: str, now: float, teams: list[str] | None = None) -> Ticket | None:
+        """Claim the first ticket in queue order (optionally among `teams`), or None."""
+        for _ in range(50):  # lost races retry with the next candidate
+            with self.engine.begin() as conn:
+                q = select(tickets).where(_claimable(now))
+                if teams:
+                    q = q.where(tickets.c.team.in_(teams))
+                rows = conn.execute(q.order_by(*_ORDER).limit(8)).all()
+                if not rows:
+                    return None
+                for row in rows:
+                    if self._try_claim(conn, row, agent, now):
+                        return self._get(conn, row.id)
+        raise ConflictError("could not claim a ticket: too much contention, try again")
+
+    # -- writes by the claiming agent ------------------------------------------------------------
+    def _owned(self, conn, ticket_id: str, agent: str, token: int, now: float):
+        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
+        if row is None:
+            raise NotFoundError("ticket", ticket_id)
+        if row.status != Status.CLAIMED.value or row.agent != agent or row.claim_token != token \
+                or (row.lease_until or 0) <= now:
+            raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current; claim it again")
+        return row
+
+    def _write(self, ticket_id: str, agent: str, token: int, now: float, values: dict) -> Ticket:
+        with self.engine.begin() as conn:
+            row = self._owned(conn, ticket_id, agent, token, now)
+            res = conn.execute(update(tickets).where(tickets.c.seq == row.seq, tickets.c.claim_token == token)
+                               .values(**values))
+            if res.rowcount != 1:
+                raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current")
+            return self._get(conn, ticket_id)
+
+    def renew(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+        """Extend the lease (agents' consoles call this while the agent is active)."""
+        return self._write(ticket_id, agent, token, now, {"lease_until": now + self.lease_seconds})
+
+    def check_claim(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+        """Raise StaleClaimError unless (agent, token) is the ticket's live claim."""
+        with self.engine.connect() as conn:
+            return _row(self._owned(conn, ticket_id, agent, token, now))
+
+    def release(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+        return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
+                                                          "lease_until": None, "claim_token": token + 1})
+
+    def transfer(self, ticket_id: str, agent: str, token: int, now: float, team: str) -> Ticket:
+        return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
+                                                          "lease_until": None, "team": team,
+                                                          "claim_token": token + 1})
+
+    def resolve(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+        return self._write(ticket_id, agent, token, now, {"status": Status.RESOLVED.value, "open_key": None,
+                                                          "resolved_at": now, "lease_until": None,
+                                                          "claim_token": token + 1})
+
+    # -- service levels ----------------------------------------------------------------------------
+    def mark_breaches(self, now: float) -> list[Ticket]:
+        """Flag open tickets past due; returns only the ones flagged by this call (notify once)."""
+        flagged = []
+        with self.engine.connect() as conn:
+            due = conn.execute(select(tickets.c.seq, tickets.c.id).where(
+                tickets.c.status != Status.RESOLVED.value, tickets.c.breached.is_(False),
+                tickets.c.due_at < now)).all()
+        for seq, tid in due:
+            with self.engine.begin() as conn:
+                res = conn.execute(update(tickets).where(tickets.c.seq == seq, tickets.c.breached.is_(False))
+                                   .values(breached=True))
+                if res.rowcount == 1:
+                    flagged.append(self._get(conn, tid))
+        return flagged
