@@ -41,6 +41,34 @@ class Settings(BaseSettings):
     confirm_threshold: float | None = Field(None, ge=0.0, le=1.0)
     seed: int = 13
 
+    # -- service -------------------------------------------------------------------------------
+    #: SQLAlchemy URL: the embedded default is a SQLite file; postgresql://… for several servers.
+    database_url: str = "sqlite:///triage.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    #: Support teams as JSON: [{"name", "timezone", "opens", "closes", "days", "languages", "skills"}].
+    teams: list[dict] = Field(default_factory=lambda: [{"name": "support", "timezone": "UTC"}])
+    #: Timezone in which users are told when to expect a reply.
+    display_timezone: str = "UTC"
+    #: Credentials as JSON objects {name: api_key}. No defaults: set them to enable those roles.
+    agents: dict[str, str] = Field(default_factory=dict)
+    editors: dict[str, str] = Field(default_factory=dict)
+    admins: dict[str, str] = Field(default_factory=dict)
+    claim_lease_seconds: float = Field(300.0, gt=0)
+    max_message_chars: int = Field(4096, ge=1)
+    max_body_bytes: int = Field(65536, ge=1024)
+    #: Messages per minute allowed per conversation and per client address.
+    conversation_rate_per_minute: int = Field(30, ge=1)
+    client_rate_per_minute: int = Field(240, ge=1)
+
+    @field_validator("agents", "editors", "admins")
+    @classmethod
+    def _strong_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, key in v.items():
+            if len(key) < 12:
+                raise ValueError(f"the API key of {name!r} is too short (12 characters at least)")
+        return v
+
     @field_validator("encoder")
     @classmethod
     def _encoder_not_blank(cls, v: str) -> str:

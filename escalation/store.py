@@ -127,6 +127,24 @@ class TicketStore:
                              .values(priority=priority.rank, due_at=min(due_at, row.due_at)))
             return self._get(conn, row.id), False
 
+    def open_ticket_in(self, conn, *, conversation_id: str, priority: Priority, team: str, now: float,
+                       due_at: float, language: str | None = None, domain: str | None = None,
+                       packet: dict | None = None) -> tuple[Ticket, bool]:
+        """`open_ticket` inside the caller's transaction (the caller holds the conversation lock)."""
+        row = conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
+        if row is not None:
+            values = {"packet": json.dumps(packet or {}, ensure_ascii=False)}
+            if priority.rank < row.priority:
+                values.update(priority=priority.rank, due_at=min(due_at, row.due_at))
+            conn.execute(update(tickets).where(tickets.c.seq == row.seq).values(**values))
+            return self._get(conn, row.id), False
+        tid = str(uuid.uuid4())
+        conn.execute(tickets.insert().values(
+            id=tid, conversation_id=conversation_id, open_key=conversation_id, status=Status.QUEUED.value,
+            priority=priority.rank, team=team, language=language, domain=domain, created_at=now, due_at=due_at,
+            packet=json.dumps(packet or {}, ensure_ascii=False)))
+        return self._get(conn, tid), True
+
     # -- reading -------------------------------------------------------------------------------
     def _get(self, conn, ticket_id: str) -> Ticket:
         row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
@@ -198,23 +216,27 @@ class TicketStore:
             raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current; claim it again")
         return row
 
-    def _write(self, ticket_id: str, agent: str, token: int, now: float, values: dict) -> Ticket:
-        with self.engine.begin() as conn:
-            row = self._owned(conn, ticket_id, agent, token, now)
-            res = conn.execute(update(tickets).where(tickets.c.seq == row.seq, tickets.c.claim_token == token)
-                               .values(**values))
-            if res.rowcount != 1:
-                raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current")
-            return self._get(conn, ticket_id)
+    def _write(self, ticket_id: str, agent: str, token: int, now: float, values: dict, conn=None) -> Ticket:
+        if conn is None:
+            with self.engine.begin() as conn:
+                return self._write(ticket_id, agent, token, now, values, conn)
+        row = self._owned(conn, ticket_id, agent, token, now)
+        res = conn.execute(update(tickets).where(tickets.c.seq == row.seq, tickets.c.claim_token == token)
+                           .values(**values))
+        if res.rowcount != 1:
+            raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current")
+        return self._get(conn, ticket_id)
 
     def renew(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
         """Extend the lease (agents' consoles call this while the agent is active)."""
         return self._write(ticket_id, agent, token, now, {"lease_until": now + self.lease_seconds})
 
-    def check_claim(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+    def check_claim(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         """Raise StaleClaimError unless (agent, token) is the ticket's live claim."""
-        with self.engine.connect() as conn:
-            return _row(self._owned(conn, ticket_id, agent, token, now))
+        if conn is None:
+            with self.engine.connect() as conn:
+                return _row(self._owned(conn, ticket_id, agent, token, now))
+        return _row(self._owned(conn, ticket_id, agent, token, now))
 
     def release(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
@@ -225,10 +247,10 @@ class TicketStore:
                                                           "lease_until": None, "team": team,
                                                           "claim_token": token + 1})
 
-    def resolve(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+    def resolve(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.RESOLVED.value, "open_key": None,
                                                           "resolved_at": now, "lease_until": None,
-                                                          "claim_token": token + 1})
+                                                          "claim_token": token + 1}, conn)
 
     # -- service levels ----------------------------------------------------------------------------
     def mark_breaches(self, now: float) -> list[Ticket]:

@@ -1,7 +1,8 @@
 """Alembic environment: the engine comes from `bot.db.upgrade`, never from a config file."""
 from alembic import context
 
-import escalation.store  # noqa: F401  registers the tables on bot.db.metadata
+import bot.conversations  # noqa: F401  registers the tables on bot.db.metadata
+import escalation.store  # noqa: F401
 from bot.db import metadata
 
 engine = context.config.attributes["engine"]

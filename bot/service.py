@@ -1,0 +1,239 @@
+"""The support service: conversations, turns, hand-off and the agent's side of a ticket.
+
+Transport-free: the FastAPI app, the Rasa channel and the rasa-sdk actions all call this. Each
+user turn (message, replies, state, ticket) is one database transaction holding the
+conversation's lock, so concurrent sends to one conversation are processed one at a time and a
+retried send with the same idempotency key is stored once and answered the same.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from bot import conversations as conv_db
+from bot.conversations import Message
+from bot.dialogue import Button, ConvState, Escalation, Knowledge, Reply, State, step
+from bot.engine import TriageEngine
+from bot.errors import ConflictError, NotFoundError
+from bot.language import detect_language
+from bot.messages import t
+from bot.settings import Settings
+from escalation.priorities import Priority
+from escalation.sla import Team, due_at
+from escalation.store import Ticket, TicketStore
+from kb_index.store import faq_id_of
+
+
+@dataclass(frozen=True)
+class Turn:
+    conversation_id: str
+    user_message: Message
+    replies: list[Message]
+    state: State
+    ticket_id: str | None
+    replayed: bool = False  # a retried send: nothing new was stored
+
+
+def build_teams(settings: Settings) -> list[Team]:
+    from datetime import time as dtime
+
+    teams = []
+    for d in settings.teams:
+        kw = dict(d)
+        for k in ("opens", "closes"):
+            if isinstance(kw.get(k), str):
+                kw[k] = dtime.fromisoformat(kw[k])
+        if "days" in kw:
+            kw["days"] = frozenset(kw["days"])
+        for k in ("languages", "skills"):
+            if k in kw:
+                kw[k] = tuple(kw[k])
+        teams.append(Team(**kw))
+    return teams
+
+
+class ChatService:
+    def __init__(self, engine: TriageEngine, db: Engine, settings: Settings,
+                 clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.tickets = TicketStore(db, lease_seconds=settings.claim_lease_seconds)
+        self.teams = build_teams(settings)
+
+    # -- knowledge for the dialogue ----------------------------------------------------------------
+    def _answer(self, intent: str, lang: str) -> str | None:
+        fid = faq_id_of(intent)
+        entry = self.engine.faq_index.store.get(fid) if fid else None
+        return entry.answer_for(lang) if entry else None
+
+    def _title(self, intent: str, lang: str) -> str:
+        fid = faq_id_of(intent)
+        entry = self.engine.faq_index.store.get(fid) if fid else None
+        if entry is None:
+            return intent.replace("_", " ")
+        same = [q for q in entry.questions if detect_language(q) == lang]
+        return (same or entry.questions)[0]
+
+    def knowledge(self) -> Knowledge:
+        return Knowledge(classify=self.engine.predict_one, answer=self._answer, title=self._title)
+
+    # -- conversations -----------------------------------------------------------------------------
+    def create_conversation(self, channel: str = "api", sender_key: str | None = None) -> tuple[str, str]:
+        with self.db.begin() as conn:
+            return conv_db.create(conn, self.clock(), channel, sender_key)
+
+    def conversation_for_sender(self, sender: str) -> str:
+        """The conversation of a Rasa REST-channel sender, created on first contact."""
+        key = f"rest:{sender}"
+        with self.db.connect() as conn:
+            cid = conv_db.by_sender(conn, key)
+        if cid:
+            return cid
+        try:
+            return self.create_conversation("rest", key)[0]
+        except Exception:  # a concurrent first message created it: use that one
+            with self.db.connect() as conn:
+                cid = conv_db.by_sender(conn, key)
+            if cid is None:
+                raise
+            return cid
+
+    def check_token(self, cid: str, token: str) -> bool:
+        with self.db.connect() as conn:
+            try:
+                _, token_hash = conv_db.load(conn, cid)
+            except NotFoundError:
+                return False
+        return conv_db.token_matches(token, token_hash)
+
+    def transcript(self, cid: str, after_seq: int = 0) -> tuple[ConvState, list[Message]]:
+        with self.db.connect() as conn:
+            conv, _ = conv_db.load(conn, cid)
+            return conv.state, conv_db.transcript(conn, cid, after_seq)
+
+    # -- a user turn -------------------------------------------------------------------------------
+    def send(self, cid: str, text: str, idem_key: str | None = None) -> Turn:
+        with self.db.begin() as conn:
+            conv, _ = conv_db.load(conn, cid, lock=True)
+            if idem_key:
+                prior = conv_db.find_by_idem(conn, cid, idem_key)
+                if prior is not None:
+                    return Turn(cid, prior, conv_db.replies_to(conn, prior.id), conv.state.state, conv.ticket_id, True)
+            now = self.clock()
+            user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key)
+            state = conv.state
+            outcome = step(state, text, self.knowledge())
+            replies = list(outcome.replies)
+            ticket_id = None
+            if outcome.escalate is not None:
+                ticket, _ = self._escalate(conn, cid, state, outcome.escalate, now)
+                ticket_id = ticket.id
+                replies += self._handoff_replies(state.lang, ticket, now)
+            stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id)
+                      for r in replies]
+            conv_db.save_state(conn, cid, state, now, ticket_id)
+            return Turn(cid, user_msg, stored, state.state, ticket_id or conv.ticket_id)
+
+    # -- hand-off ----------------------------------------------------------------------------------
+    def _eligible(self, lang: str, domain: str | None) -> list[Team]:
+        return [tm for tm in self.teams if tm.can_take(lang, domain)] or list(self.teams)
+
+    def _escalate(self, conn, cid: str, state: ConvState, esc: Escalation, now: float) -> tuple[Ticket, bool]:
+        meta = self.engine.model.meta.get(esc.intent or "")
+        domain = meta.domain if meta else None
+        teams = self._eligible(state.lang, domain)
+        due = due_at(esc.priority, datetime.fromtimestamp(now, timezone.utc), teams).timestamp()
+        packet = self._packet(conn, cid, state, esc)
+        return self.tickets.open_ticket_in(conn, conversation_id=cid, priority=esc.priority, team=teams[0].name,
+                                           now=now, due_at=due, language=state.lang, domain=domain, packet=packet)
+
+    def _packet(self, conn, cid: str, state: ConvState, esc: Escalation) -> dict:
+        """What the agent needs: transcript, what the bot tried, candidates, a suggested reply."""
+        d = state.last_decision or {}
+        cands = d.get("candidates", [])
+        suggestion = next((a for c in cands if (a := self._answer(c["intent"], state.lang))), None)
+        return {
+            "reason": esc.reason,
+            "intent": esc.intent,
+            "language": state.lang,
+            "predicted_priority": esc.priority.value,
+            "candidates": cands,
+            "tried": state.tried,
+            "suggested_reply": suggestion,
+            "transcript": [{"role": m.role, "text": m.text, "at": m.created_at}
+                           for m in conv_db.transcript(conn, cid)],
+        }
+
+    def _handoff_replies(self, lang: str, ticket: Ticket, now: float) -> list[Reply]:
+        left = ticket.due_at - now
+        if left <= 3 * 3600:
+            eta = t(lang, "eta_minutes", minutes=max(1, math.ceil(left / 60)))
+        else:
+            tz = ZoneInfo(self.settings.display_timezone)
+            when = datetime.fromtimestamp(ticket.due_at, tz).strftime("%Y-%m-%d %H:%M")
+            eta = t(lang, "eta_at", when=when, tz=self.settings.display_timezone)
+        return [Reply(t(lang, "handoff", priority=ticket.priority.value) + " " + eta)]
+
+    # -- the agent's side --------------------------------------------------------------------------
+    def claim(self, agent: str, ticket_id: str | None = None, teams: list[str] | None = None) -> Ticket | None:
+        now = self.clock()
+        ticket = (self.tickets.claim(ticket_id, agent, now) if ticket_id
+                  else self.tickets.claim_next(agent, now, teams))
+        if ticket is not None and ticket.conversation_id:
+            with self.db.begin() as conn:
+                conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
+                conv.state.state = State.WITH_AGENT
+                conv_db.add_message(conn, conv.id, "system", t(conv.state.lang, "agent_joined", agent=agent), now,
+                                    author=agent)
+                conv_db.save_state(conn, conv.id, conv.state, now)
+        return ticket
+
+    def agent_reply(self, ticket_id: str, agent: str, token: int, text: str) -> Message:
+        now = self.clock()
+        with self.db.begin() as conn:
+            ticket = self.tickets.check_claim(ticket_id, agent, token, now, conn)
+            if not ticket.conversation_id:
+                raise ConflictError(f"ticket {ticket_id} has no conversation to reply to")
+            conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
+            msg = conv_db.add_message(conn, conv.id, "agent", text, now, author=agent)
+            conv.state.state = State.WITH_AGENT
+            conv_db.save_state(conn, conv.id, conv.state, now)
+            return msg
+
+    def release(self, ticket_id: str, agent: str, token: int, to_team: str | None = None) -> Ticket:
+        """Put the ticket back in the queue (optionally another team's); the user waits again."""
+        now = self.clock()
+        ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team) if to_team
+                  else self.tickets.release(ticket_id, agent, token, now))
+        if ticket.conversation_id:
+            with self.db.begin() as conn:
+                conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
+                conv.state.state = State.QUEUED
+                conv_db.save_state(conn, conv.id, conv.state, now)
+        return ticket
+
+    def close(self, ticket_id: str, agent: str, token: int, hand_back: bool) -> Ticket:
+        """Resolve the ticket; the conversation is resolved, or handed back to the bot."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            ticket = self.tickets.resolve(ticket_id, agent, token, now, conn)
+            if ticket.conversation_id:
+                conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
+                s = conv.state
+                s.state, s.pending, s.failed = (State.BOT if hand_back else State.RESOLVED), None, 0
+                key = "back_to_bot" if hand_back else "resolved_by_agent"
+                conv_db.add_message(conn, conv.id, "system", t(s.lang, key), now, author=agent)
+                conv_db.save_state(conn, conv.id, s, now)
+            return ticket
+
+
+def buttons_json(buttons: list[Button]) -> list[dict]:
+    return [{"title": b.title, "payload": b.payload} for b in buttons]

@@ -1,0 +1,119 @@
+import threading
+
+import pytest
+
+from bot.dialogue import State
+from bot.engine import TriageEngine
+from bot.errors import StaleClaimError
+from bot.model import TriageModel
+from bot.service import ChatService
+from bot.settings import Settings
+
+
+class Clock:
+    def __init__(self, now=1_800_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def service(db_engine, tiny_model, fake_embedder):
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    # 2027-01-15 08:00 UTC is a working hour for the default UTC team (08:00-22:00)
+    return ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=Clock(1_800_000_000.0))
+
+
+def test_exact_faq_question_is_answered_then_resolved(service):
+    cid, token = service.create_conversation()
+    assert service.check_token(cid, token) and not service.check_token(cid, "wrong")
+    turn = service.send(cid, "what are the trading fees")
+    assert [m.text for m in turn.replies] == ["Trading costs 0.1% per trade.", "Did this solve it?"]
+    assert turn.state is State.AWAITING
+    turn = service.send(cid, "/yes")
+    assert turn.state is State.RESOLVED
+
+
+def test_chinese_question_gets_chinese_replies(service):
+    cid, _ = service.create_conversation()
+    turn = service.send(cid, "交易手续费是多少")
+    assert turn.replies[0].text.startswith("每笔") and turn.replies[1].text == "问题解决了吗？"
+
+
+def test_idempotent_send_is_stored_once_and_replayed(service):
+    cid, _ = service.create_conversation()
+    first = service.send(cid, "what are the trading fees", idem_key="k1")
+    again = service.send(cid, "what are the trading fees", idem_key="k1")
+    assert again.replayed and [m.id for m in again.replies] == [m.id for m in first.replies]
+    _, msgs = service.transcript(cid)
+    assert sum(m.role == "user" for m in msgs) == 1
+
+
+def test_escalation_creates_one_ticket_with_a_handoff_packet_and_an_honest_eta(service):
+    cid, _ = service.create_conversation()
+    turn = service.send(cid, "my account was hacked")
+    assert turn.state is State.QUEUED and turn.ticket_id
+    assert "P0" in turn.replies[-1].text and "30 minutes" in turn.replies[-1].text
+    ticket = service.tickets.get(turn.ticket_id)
+    assert ticket.priority.value == "P0"
+    p = ticket.packet
+    assert p["intent"] == "account_hacked" and p["transcript"][0]["text"] == "my account was hacked"
+    assert p["candidates"] and p["tried"] and p["language"] == "en"
+    # the bot stays silent while queued; asking again gives the same ticket
+    turn2 = service.send(cid, "/human")
+    assert turn2.replies == [] and turn2.ticket_id == turn.ticket_id
+
+
+def test_agent_flow_claim_reply_hand_back(service):
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "/human").ticket_id
+    ticket = service.claim("ann")
+    assert ticket.id == tid
+    state, msgs = service.transcript(cid)
+    assert state.state is State.WITH_AGENT and "ann" in msgs[-1].text
+    service.agent_reply(tid, "ann", ticket.claim_token, "Hi, I'm Ann. How can I help?")
+    assert service.send(cid, "thanks Ann").replies == []  # the bot is silent with an agent
+    service.close(tid, "ann", ticket.claim_token, hand_back=True)
+    state, msgs = service.transcript(cid)
+    assert state.state is State.BOT
+    assert [m.role for m in msgs] == ["user", "bot", "system", "agent", "user", "system"]
+    turn = service.send(cid, "what are the trading fees")
+    assert turn.replies  # the bot speaks again
+
+
+def test_stale_claim_cannot_reply(service):
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "/human").ticket_id
+    ann = service.claim("ann")
+    service.clock.now += service.settings.claim_lease_seconds + 1
+    bob = service.claim("bob", tid)
+    with pytest.raises(StaleClaimError):
+        service.agent_reply(tid, "ann", ann.claim_token, "late")
+    service.agent_reply(tid, "bob", bob.claim_token, "Bob here")
+
+
+def test_concurrent_sends_to_one_conversation_are_processed_in_order(service):
+    cid, _ = service.create_conversation()
+    texts = [f"hello number {i}" for i in range(12)]
+    threads = [threading.Thread(target=service.send, args=(cid, tx), kwargs={"idem_key": f"k{i}"})
+               for i, tx in enumerate(texts)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    _, msgs = service.transcript(cid)
+    users = [m for m in msgs if m.role == "user"]
+    assert len(users) == 12 and len({m.text for m in users}) == 12
+    # each user message is directly followed by its own replies: turns never interleave
+    current = None
+    for m in msgs:
+        if m.role == "user":
+            current = m.id
+        elif m.role == "bot":
+            assert m.reply_to == current
+
+
+def test_rasa_sender_maps_to_one_conversation(service):
+    a = service.conversation_for_sender("alice")
+    assert service.conversation_for_sender("alice") == a != service.conversation_for_sender("bob")
