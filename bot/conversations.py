@@ -45,6 +45,7 @@ messages = Table(
     UniqueConstraint("conversation_id", "idem_key", name="uq_messages_idem"),
 )
 Index("ix_messages_conversation", messages.c.conversation_id, messages.c.seq)
+Index("ix_conversations_token", conversations.c.token_hash)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ def load(conn, cid: str, lock: bool = False) -> tuple[Conversation, str]:
         raise NotFoundError("conversation", cid)
     return Conversation(r.id, r.channel, ConvState.from_json(json.loads(r.state)), r.ticket_id, r.created_at), \
         r.token_hash
+
+
+def by_token(conn, token: str) -> str | None:
+    """The conversation a token belongs to, if any."""
+    return conn.execute(select(conversations.c.id).where(conversations.c.token_hash == hash_token(token))).scalar()
 
 
 def by_sender(conn, sender_key: str) -> str | None:

@@ -80,6 +80,7 @@ class Outcome:
     state: ConvState
     replies: list[Reply]
     escalate: Escalation | None = None
+    decision: Decision | None = None  # set when this step classified a new question
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,12 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
     if msg.startswith("/"):
         return Outcome(s, [Reply(t(s.lang, "rephrase"))])
     d = k.classify(msg)
+    out = _new_question(s, msg, d, k)
+    out.decision = d
+    return out
+
+
+def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
     s.lang = d.lang
     s.last_decision = d.to_json()
     s.tried.append({"user_said": msg, "route": d.route.value, "intent": d.intent,

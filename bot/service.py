@@ -38,6 +38,8 @@ class Turn:
     state: State
     ticket_id: str | None
     replayed: bool = False  # a retried send: nothing new was stored
+    route: str | None = None  # the triage route, when this turn classified a message
+    escalated: str | None = None  # the priority, when this turn escalated
 
 
 def build_teams(settings: Settings) -> list[Team]:
@@ -67,6 +69,14 @@ class ChatService:
         self.clock = clock
         self.tickets = TicketStore(db, lease_seconds=settings.claim_lease_seconds)
         self.teams = build_teams(settings)
+        self._agents_seen: dict[str, float] = {}
+
+    def mark_agent_seen(self, name: str) -> None:
+        self._agents_seen[name] = self.clock()
+
+    def agents_online(self, now: float, window: float = 300.0) -> int:
+        """Agents active in the last five minutes (on this server)."""
+        return sum(1 for t in self._agents_seen.values() if now - t <= window)
 
     # -- knowledge for the dialogue ----------------------------------------------------------------
     def _answer(self, intent: str, lang: str) -> str | None:
@@ -106,6 +116,10 @@ class ChatService:
                 raise
             return cid
 
+    def conversation_of_token(self, token: str) -> str | None:
+        with self.db.connect() as conn:
+            return conv_db.by_token(conn, token)
+
     def check_token(self, cid: str, token: str) -> bool:
         with self.db.connect() as conn:
             try:
@@ -140,7 +154,9 @@ class ChatService:
             stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id)
                       for r in replies]
             conv_db.save_state(conn, cid, state, now, ticket_id)
-            return Turn(cid, user_msg, stored, state.state, ticket_id or conv.ticket_id)
+            return Turn(cid, user_msg, stored, state.state, ticket_id or conv.ticket_id,
+                        route=outcome.decision.route.value if outcome.decision else None,
+                        escalated=outcome.escalate.priority.value if outcome.escalate else None)
 
     # -- hand-off ----------------------------------------------------------------------------------
     def _eligible(self, lang: str, domain: str | None) -> list[Team]:

@@ -40,9 +40,11 @@ def upgrade():
         sa.UniqueConstraint("conversation_id", "idem_key", name="uq_messages_idem"),
     )
     op.create_index("ix_messages_conversation", "messages", ["conversation_id", "seq"])
+    op.create_index("ix_conversations_token", "conversations", ["token_hash"])
 
 
 def downgrade():
+    op.drop_index("ix_conversations_token", "conversations")
     op.drop_index("ix_messages_conversation", "messages")
     op.drop_table("messages")
     op.drop_table("conversations")
