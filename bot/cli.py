@@ -219,6 +219,48 @@ def chat(model: ModelOpt, encoder: EncoderOpt = None):
                 console.print(f"  [dim]why: {r}[/dim]")
 
 
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model directory.")] = Path("models/default"),
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on. Env: TRIAGE_HOST.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port. Env: TRIAGE_PORT.")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite:///file.db or postgresql://…). "
+                                                           "Env: TRIAGE_DATABASE_URL.")] = None,
+    encoder: EncoderOpt = None,
+):
+    """Serve the chat, agent and status API (OpenAPI docs at /docs)."""
+    import logging
+
+    import uvicorn
+
+    from bot.api import create_app
+    from bot.db import make_engine, upgrade
+    from bot.engine import TriageEngine
+    from bot.redact import RedactingFilter
+    from bot.service import ChatService
+    from escalation.webhooks import Dispatcher
+
+    with cli_errors():
+        settings = _settings(encoder)
+        settings = settings.model_copy(update={k: v for k, v in
+                                               {"host": host, "port": port, "database_url": db}.items() if v})
+        engine = TriageEngine.from_model_dir(model, settings)
+        engine.embedder.embed(["warm up"])  # load the encoder now, not on the first user's message
+        db_engine = make_engine(settings.database_url)
+        upgrade(db_engine)
+        service = ChatService(engine, db_engine, settings)
+        dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
+        api = create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not (settings.agents or settings.admins):
+        _err("warning: no agent credentials configured (TRIAGE_AGENTS / TRIAGE_ADMINS): nobody can take tickets")
+    _err(f"triage serving on http://{settings.host}:{settings.port} (API docs at http://{settings.host}:"
+         f"{settings.port}/docs), database {settings.database_url.split('@')[-1]}")
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None)
+
+
 def main() -> None:
     app()
 

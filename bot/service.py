@@ -26,6 +26,7 @@ from bot.messages import t
 from bot.settings import Settings
 from escalation.priorities import Priority
 from escalation.sla import Team, due_at
+from escalation import webhooks
 from escalation.store import Ticket, TicketStore
 from kb_index.store import faq_id_of
 
@@ -168,8 +169,18 @@ class ChatService:
         teams = self._eligible(state.lang, domain)
         due = due_at(esc.priority, datetime.fromtimestamp(now, timezone.utc), teams).timestamp()
         packet = self._packet(conn, cid, state, esc)
-        return self.tickets.open_ticket_in(conn, conversation_id=cid, priority=esc.priority, team=teams[0].name,
-                                           now=now, due_at=due, language=state.lang, domain=domain, packet=packet)
+        ticket, created = self.tickets.open_ticket_in(conn, conversation_id=cid, priority=esc.priority,
+                                                      team=teams[0].name, now=now, due_at=due, language=state.lang,
+                                                      domain=domain, packet=packet)
+        if created:
+            webhooks.enqueue(conn, "ticket.created", ticket_event(ticket), now)
+        return ticket, created
+
+    def check_slas(self) -> list[Ticket]:
+        """Flag tickets past their due time and announce each breach once."""
+        now = self.clock()
+        return self.tickets.mark_breaches(
+            now, on_breach=lambda conn, t: webhooks.enqueue(conn, "ticket.sla_breached", ticket_event(t), now))
 
     def _packet(self, conn, cid: str, state: ConvState, esc: Escalation) -> dict:
         """What the agent needs: transcript, what the bot tried, candidates, a suggested reply."""
@@ -249,6 +260,12 @@ class ChatService:
                 conv_db.add_message(conn, conv.id, "system", t(s.lang, key), now, author=agent)
                 conv_db.save_state(conn, conv.id, s, now)
             return ticket
+
+
+def ticket_event(t: Ticket) -> dict:
+    return {"ticket_id": t.id, "conversation_id": t.conversation_id, "priority": t.priority.value, "team": t.team,
+            "language": t.language, "domain": t.domain, "created_at": t.created_at, "due_at": t.due_at,
+            "breached": t.breached, "handoff": t.packet}
 
 
 def buttons_json(buttons: list[Button]) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ENCODER = "default"
@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     editors: dict[str, str] = Field(default_factory=dict)
     admins: dict[str, str] = Field(default_factory=dict)
     claim_lease_seconds: float = Field(300.0, gt=0)
+    #: Where new-ticket and SLA-breach events are POSTed (signed with webhook_secret).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    #: How often the server checks SLAs and delivers pending webhooks.
+    monitor_seconds: float = Field(15.0, gt=0)
     max_message_chars: int = Field(4096, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     #: Messages per minute allowed per conversation and per client address.
@@ -68,6 +73,12 @@ class Settings(BaseSettings):
             if len(key) < 12:
                 raise ValueError(f"the API key of {name!r} is too short (12 characters at least)")
         return v
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> "Settings":
+        if self.webhook_url and (not self.webhook_secret or len(self.webhook_secret) < 16):
+            raise ValueError("webhook_url needs a webhook_secret of at least 16 characters to sign with")
+        return self
 
     @field_validator("encoder")
     @classmethod

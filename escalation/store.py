@@ -253,8 +253,9 @@ class TicketStore:
                                                           "claim_token": token + 1}, conn)
 
     # -- service levels ----------------------------------------------------------------------------
-    def mark_breaches(self, now: float) -> list[Ticket]:
-        """Flag open tickets past due; returns only the ones flagged by this call (notify once)."""
+    def mark_breaches(self, now: float, on_breach=None) -> list[Ticket]:
+        """Flag open tickets past due; returns only the ones flagged by this call (notify once).
+        `on_breach(conn, ticket)` runs in the flagging transaction (to enqueue a webhook)."""
         flagged = []
         with self.engine.connect() as conn:
             due = conn.execute(select(tickets.c.seq, tickets.c.id).where(
@@ -265,5 +266,8 @@ class TicketStore:
                 res = conn.execute(update(tickets).where(tickets.c.seq == seq, tickets.c.breached.is_(False))
                                    .values(breached=True))
                 if res.rowcount == 1:
-                    flagged.append(self._get(conn, tid))
+                    ticket = self._get(conn, tid)
+                    if on_breach is not None:
+                        on_breach(conn, ticket)
+                    flagged.append(ticket)
         return flagged

@@ -1,6 +1,10 @@
 """The HTTP service, built by `create_app` from objects it is given (nothing heavy at import)."""
 from __future__ import annotations
 
+import logging
+import threading
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
 
 from bot.api import errors
@@ -9,19 +13,56 @@ from bot.api.limits import BodySizeLimit, RateLimiter
 from bot.api.metrics import LatencyMiddleware, Metrics
 from bot.service import ChatService
 from bot.settings import Settings
+from escalation.webhooks import Dispatcher
+
+log = logging.getLogger("triage.monitor")
 
 
-def create_app(service: ChatService, settings: Settings) -> FastAPI:
+def monitor_once(service: ChatService, dispatcher: Dispatcher | None, metrics: Metrics) -> None:
+    for t in service.check_slas():
+        metrics.breaches.labels(t.priority.value).inc()
+        log.warning("SLA breached: ticket %s (%s, team %s)", t.id, t.priority.value, t.team)
+    if dispatcher is not None:
+        dispatcher.deliver_due(service.clock())
+
+
+def _monitor(service, dispatcher, metrics, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        try:
+            monitor_once(service, dispatcher, metrics)
+        except Exception:  # keep the loop alive; the error is logged with its trace
+            log.exception("SLA monitor failed; retrying")
+
+
+def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher | None = None,
+               monitor_seconds: float | None = None) -> FastAPI:
+    """Build the app from the objects it is given. With `monitor_seconds`, a background thread
+    checks SLAs and delivers webhooks at that interval while the app runs."""
     from bot.api import routes_agent, routes_chat
 
-    app = FastAPI(title="triage", version="0.1.0",
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        thread = None
+        if monitor_seconds:
+            thread = threading.Thread(target=_monitor, args=(service, dispatcher, metrics, stop, monitor_seconds),
+                                      name="triage-monitor", daemon=True)
+            thread.start()
+        yield
+        stop.set()
+        if thread:
+            thread.join(timeout=10)
+
+    app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="Answer what the bot knows, confirm when unsure, hand the rest to a person.")
     app.state.service = service
     app.state.settings = settings
     app.state.credentials = Credentials(settings.agents, settings.editors, settings.admins)
     app.state.conversation_limiter = RateLimiter(settings.conversation_rate_per_minute)
     app.state.client_limiter = RateLimiter(settings.client_rate_per_minute)
-    app.state.metrics = metrics = Metrics()
+    app.state.metrics = metrics
 
     def seen_staff(staff: Staff) -> None:
         if "agent" in staff.roles:

@@ -3,6 +3,7 @@ from alembic import context
 
 import bot.conversations  # noqa: F401  registers the tables on bot.db.metadata
 import escalation.store  # noqa: F401
+import escalation.webhooks  # noqa: F401
 from bot.db import metadata
 
 engine = context.config.attributes["engine"]

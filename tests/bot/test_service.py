@@ -117,3 +117,20 @@ def test_concurrent_sends_to_one_conversation_are_processed_in_order(service):
 def test_rasa_sender_maps_to_one_conversation(service):
     a = service.conversation_for_sender("alice")
     assert service.conversation_for_sender("alice") == a != service.conversation_for_sender("bob")
+
+
+def test_new_tickets_and_breaches_are_announced_once(service):
+    from escalation.webhooks import Dispatcher
+
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "my account was hacked").ticket_id
+    service.send(cid, "/human")  # same ticket: no second announcement
+    pending = Dispatcher(service.db, None, "k").pending()
+    assert [p["event"] for p in pending] == ["ticket.created"]
+    assert service.check_slas() == []
+    service.clock.now += 31 * 60
+    (breached,) = service.check_slas()
+    assert breached.id == tid and breached.breached
+    assert service.check_slas() == []
+    assert [p["event"] for p in Dispatcher(service.db, None, "k").pending()] == ["ticket.created",
+                                                                                "ticket.sla_breached"]
