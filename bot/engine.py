@@ -63,8 +63,17 @@ class TriageEngine:
         self.faq_index.delete(faq_id)
 
     # -- prediction ----------------------------------------------------------------------------
-    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[Decision]:
-        """Decide for each text; `embeddings` may carry the texts' query vectors already computed."""
+    def meta_for(self, index: FaqIndex) -> dict[str, IntentMeta]:
+        """Triage metadata with the entries of `index` (which may hold edits not yet live)."""
+        meta = dict(self.model.meta)
+        for e in index.store:
+            meta[faq_label(e.id)] = IntentMeta(e.complexity, e.priority, e.tags[0] if e.tags else None)
+        return meta
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                faq_index: FaqIndex | None = None) -> list[Decision]:
+        """Decide for each text. `embeddings` may carry the texts' query vectors already computed;
+        `faq_index` replaces the live FAQ index (to try a draft before publishing it)."""
         texts = list(texts)
         if not texts:
             return []
@@ -72,7 +81,8 @@ class TriageEngine:
         clf = self.model.classifier
         scores = clf.score(X, texts, k=3)
         conf = self.model.calibration(scores.top_raw)
-        index = self.faq_index
+        index = self.faq_index if faq_index is None else faq_index
+        meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
         hits = index.search(X, texts, k=10)
         known = set(clf.classes_)
         config = PolicyConfig(self.thresholds)
@@ -82,7 +92,7 @@ class TriageEngine:
             hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
             cands = merge_candidates(clf_cands, hit_cands, known, index.store)
             out.append(decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]},
-                              self.model.meta, index.store, config))
+                              meta, index.store, config))
         return out
 
     def predict_one(self, text: str) -> Decision:

@@ -74,3 +74,11 @@ class ConflictError(TriageError):
 
 class StaleClaimError(ConflictError):
     """A write from a claim that is no longer the ticket's current claim (HTTP 409)."""
+
+
+class PublishRefused(ConflictError):
+    """The golden-set gate refused a content change: it would re-route golden questions."""
+
+    def __init__(self, message: str, broken: list[dict]):
+        super().__init__(message)
+        self.broken = broken

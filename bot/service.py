@@ -8,6 +8,7 @@ retried send with the same idempotency key is stored once and answered the same.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,23 @@ class ChatService:
         self.tickets = TicketStore(db, lease_seconds=settings.claim_lease_seconds)
         self.teams = build_teams(settings)
         self._agents_seen: dict[str, float] = {}
+        self._faq_seq = 0  # the last FAQ publication applied to this server's engine
+        self._faq_lock = threading.Lock()
+
+    def sync_faqs(self) -> None:
+        """Apply FAQ publications made (here or on another server) since the last sync."""
+        from kb_index.repository import DELETED, published_since
+
+        with self._faq_lock:
+            with self.db.connect() as conn:
+                changes = published_since(conn, self._faq_seq)
+            for v in changes:
+                if v.kind == DELETED:
+                    if v.faq_id in self.engine.faq_index.store:
+                        self.engine.delete_faq(v.faq_id)
+                else:
+                    self.engine.upsert_faq(v.entry)
+                self._faq_seq = v.seq
 
     def mark_agent_seen(self, name: str) -> None:
         self._agents_seen[name] = self.clock()
@@ -136,6 +154,7 @@ class ChatService:
 
     # -- a user turn -------------------------------------------------------------------------------
     def send(self, cid: str, text: str, idem_key: str | None = None) -> Turn:
+        self.sync_faqs()
         with self.db.begin() as conn:
             conv, _ = conv_db.load(conn, cid, lock=True)
             if idem_key:

@@ -137,6 +137,10 @@ class FaqIndex:
         self._reindex()
         return self
 
+    def copy(self) -> "FaqIndex":
+        """An independent index with the same entries (vectors are shared, not recomputed)."""
+        return FaqIndex(self.embedder, self.dense_weight).build(list(self.store), self._vectors)
+
     def upsert(self, entry: FaqEntry) -> None:
         """Add or replace one entry; only its own phrasings are encoded."""
         self.store.put(entry)

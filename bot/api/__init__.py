@@ -38,7 +38,8 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
                monitor_seconds: float | None = None) -> FastAPI:
     """Build the app from the objects it is given. With `monitor_seconds`, a background thread
     checks SLAs and delivers webhooks at that interval while the app runs."""
-    from bot.api import routes_agent, routes_chat
+    from bot.api import routes_agent, routes_chat, routes_editor
+    from bot.editor import EditorService
 
     metrics = Metrics()
 
@@ -73,6 +74,8 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
     app.include_router(routes_chat.router)
     app.include_router(routes_agent.router)
     app.include_router(routes_agent.status_router)
+    app.include_router(routes_editor.router)
+    app.state.editor = EditorService(service)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

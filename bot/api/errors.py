@@ -6,7 +6,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.errors import ConflictError, DataError, EncoderError, ModelError, NotFoundError, TriageError
+from bot.errors import (ConflictError, DataError, EncoderError, ModelError, NotFoundError, PublishRefused,
+                        TriageError)
 
 log = logging.getLogger("triage.api")
 
@@ -18,7 +19,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TriageError)
     async def _domain(request: Request, exc: TriageError):
         status = next(code for cls, code in STATUS if isinstance(exc, cls))
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        body = {"detail": str(exc)}
+        if isinstance(exc, PublishRefused):
+            body["broken"] = exc.broken
+        return JSONResponse(body, status_code=status)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug, logged with trace

@@ -1,7 +1,9 @@
 """Wire schemas: one model per direction."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
 
 from bot.conversations import Message
 from escalation.store import Ticket
@@ -118,3 +120,116 @@ class StatusPublic(BaseModel):
     queue: dict[str, int]
     average_wait_seconds: float
     breached: int
+
+
+class FaqIn(BaseModel):
+    questions: list[str] = Field(min_length=1, description="Phrasings, any language.")
+    answers: dict[str, str] = Field(min_length=1, description="Answer per language code, e.g. {'en': …, 'zh': …}.")
+    lang: str | None = Field(None, max_length=16)
+    tags: list[str] = []
+    complexity: Literal["simple", "medium", "complex"] = "simple"
+    priority: Literal["P0", "P1", "P2"] = "P2"
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, v: list[str]) -> list[str]:
+        v = [q.strip() for q in v]
+        if any(not q for q in v):
+            raise ValueError("questions must not be empty")
+        return v
+
+    @field_validator("answers")
+    @classmethod
+    def _answers(cls, v: dict[str, str]) -> dict[str, str]:
+        if any(not a.strip() for a in v.values()):
+            raise ValueError("answers must not be empty")
+        return v
+
+    def entry(self, faq_id: str):
+        from escalation.priorities import Complexity, Priority
+        from kb_index.store import FaqEntry
+
+        return FaqEntry(faq_id, self.questions, self.answers, self.lang, self.tags,
+                        Complexity(self.complexity), Priority(self.priority))
+
+
+class FaqPublic(FaqIn):
+    id: str
+
+    @classmethod
+    def of(cls, e) -> "FaqPublic":
+        return cls(id=e.id, questions=e.questions, answers=e.answers, lang=e.lang, tags=e.tags,
+                   complexity=e.complexity.value, priority=e.priority.value)
+
+
+class FaqsPublic(BaseModel):
+    data: list[FaqPublic]
+    drafts: list[str]
+    count: int
+
+
+class VersionPublic(BaseModel):
+    version: int
+    kind: str
+    author: str
+    created_at: float
+    entry: FaqPublic | None
+
+    @classmethod
+    def of(cls, v) -> "VersionPublic":
+        return cls(version=v.version, kind=v.kind, author=v.author, created_at=v.created_at,
+                   entry=FaqPublic.of(v.entry) if v.entry else None)
+
+
+class FaqDetail(BaseModel):
+    id: str
+    live: FaqPublic | None
+    draft: VersionPublic | None
+    versions: list[VersionPublic]
+
+
+class Rollback(BaseModel):
+    version: int = Field(ge=0, description="0 restores the entry as trained.")
+
+
+class TryIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4096)
+    with_drafts: bool = True
+
+
+class CandidatePublic(BaseModel):
+    intent: str
+    confidence: float
+
+
+class DecisionPublic(BaseModel):
+    text: str
+    intent: str | None
+    confidence: float
+    route: str
+    priority: str
+    faq_id: str | None
+    answer: str | None
+    candidates: list[CandidatePublic]
+    reasons: list[str]
+
+
+class GoldenIn(BaseModel):
+    question: str = Field(min_length=1, max_length=4096)
+    expected: str = Field(min_length=1, max_length=200,
+                          description="Intent the question must reach: `faq/<id>`, an intent, or `out_of_scope`.")
+
+
+class GoldenPublic(GoldenIn):
+    id: str
+    created_by: str
+    created_at: float
+
+
+class AuditPublic(BaseModel):
+    seq: int
+    at: float
+    actor: str
+    action: str
+    target: str | None
+    detail: dict

@@ -4,6 +4,8 @@ from alembic import context
 import bot.conversations  # noqa: F401  registers the tables on bot.db.metadata
 import escalation.store  # noqa: F401
 import escalation.webhooks  # noqa: F401
+import bot.audit  # noqa: F401
+import kb_index.repository  # noqa: F401
 from bot.db import metadata
 
 engine = context.config.attributes["engine"]

@@ -159,3 +159,55 @@ def test_metrics_and_openapi(client):
     assert "triage_messages_total 2.0" in text and 'triage_routes_total{route="answer"} 1.0' in text
     assert "triage_conversations_contained_total 1.0" in text
     assert client.get("/openapi.json").status_code == 200 and client.get("/docs").status_code == 200
+
+
+def test_editor_api_end_to_end(client):
+    ed = H(KEYS["editor"])
+    body = {"questions": ["where can I download the desktop app", "desktop app download"],
+            "answers": {"en": "From our website.", "zh": "请从官网下载。"}}
+    r = client.put("/editor/faq/desktop/draft", json=body, headers=ed)
+    assert r.status_code == 200 and r.json()["kind"] == "draft"
+    assert client.get("/editor/faq", headers=ed).json()["drafts"] == ["desktop"]
+    r = client.post("/editor/try", json={"text": "where can I download the desktop app"}, headers=ed)
+    assert r.json()["faq_id"] == "desktop" and r.json()["route"] == "answer"
+    assert client.post("/editor/faq/desktop/publish", headers=ed).json()["kind"] == "published"
+    cid, token = new_conv(client)
+    r = client.post(f"/conversations/{cid}/messages", json={"text": "where can I download the desktop app"},
+                    headers=H(token))
+    assert r.json()["replies"][0]["text"] == "From our website."
+    g = client.post("/editor/golden", json={"question": "where can I download the desktop app",
+                                            "expected": "faq/desktop"}, headers=ed).json()
+    r = client.delete("/editor/faq/desktop", headers=ed)
+    assert r.status_code == 409 and r.json()["broken"][0]["golden_id"] == g["id"]
+    detail = client.get("/editor/faq/desktop", headers=ed).json()
+    assert [v["kind"] for v in detail["versions"]] == ["draft", "published"]
+    actions = [a["action"] for a in client.get("/editor/audit", headers=ed).json()]
+    assert actions[:3] == ["delete_refused", "add_golden", "publish"]
+    assert client.put("/editor/faq/bad id!", json=body, headers=ed).status_code in (404, 422)
+    assert client.put("/editor/faq/x", json={"questions": [], "answers": {"en": "a"}}, headers=ed).status_code == 422
+    assert client.get("/editor/faq/nope", headers=ed).status_code == 404
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/editor/faq", None),
+    ("get", "/editor/faq/fees", None),
+    ("put", "/editor/faq/fees", {"questions": ["q"], "answers": {"en": "a"}}),
+    ("delete", "/editor/faq/fees", None),
+    ("put", "/editor/faq/fees/draft", {"questions": ["q"], "answers": {"en": "a"}}),
+    ("post", "/editor/faq/fees/publish", None),
+    ("post", "/editor/faq/fees/rollback", {"version": 0}),
+    ("post", "/editor/try", {"text": "hi"}),
+    ("get", "/editor/golden", None),
+    ("post", "/editor/golden", {"question": "q", "expected": "faq/fees"}),
+    ("delete", "/editor/golden/x", None),
+    ("get", "/editor/audit", None),
+])
+def test_editor_endpoints_against_every_role(client, method, path, body):
+    _, user_token = new_conv(client)
+    call = lambda headers: client.request(method.upper(), path, headers=headers, **({"json": body} if body else {}))  # noqa
+    assert call({}).status_code == 401
+    assert call(H("not-a-key-at-all")).status_code == 401
+    assert call(H(user_token)).status_code == 403
+    assert call(H(KEYS["agent"])).status_code == 403
+    assert call(H(KEYS["editor"])).status_code not in (401, 403)
+    assert call(H(KEYS["admin"])).status_code not in (401, 403)
