@@ -261,6 +261,36 @@ def serve(
     uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None)
 
 
+@app.command()
+def actions(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model directory.")] = Path("models/default"),
+    port: Annotated[int, typer.Option(help="Action server port (Rasa's default is 5055).")] = 5055,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
+    encoder: EncoderOpt = None,
+):
+    """Run a rasa-sdk action server exposing action_triage_answer and action_triage_escalate."""
+    from rasa_sdk.endpoint import create_app as create_action_app
+
+    from bot.db import make_engine, upgrade
+    from bot.engine import TriageEngine
+    from bot.rasa_actions import make_executor
+    from bot.service import ChatService
+
+    with cli_errors():
+        settings = _settings(encoder)
+        if db:
+            settings = settings.model_copy(update={"database_url": db})
+        engine = TriageEngine.from_model_dir(model, settings)
+        db_engine = make_engine(settings.database_url)
+        upgrade(db_engine)
+        executor = make_executor(ChatService(engine, db_engine, settings))
+    _err(f"triage actions: rasa-sdk action server on port {port} "
+         f"(point your Rasa endpoints.yml action_endpoint at http://<host>:{port}/webhook)")
+    # rasa-sdk's own `run` forks workers that must pickle the app; the engine and the database
+    # connection pool cannot be pickled, so serve rasa-sdk's app in this one process.
+    create_action_app(executor).run(host="0.0.0.0", port=port, single_process=True, access_log=False)
+
+
 def main() -> None:
     app()
 
