@@ -1,0 +1,50 @@
+"""Fuzz every operation of the OpenAPI schema (schemathesis): no input may cause a 500."""
+import tempfile
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.conftest import write_data
+
+pytestmark = pytest.mark.slow
+ADMIN = "fuzz-admin-key-123456"
+
+
+def _build():
+    from bot.api import create_app
+    from bot.db import make_engine, upgrade
+    from bot.engine import TriageEngine
+    from bot.service import ChatService
+    from bot.settings import Settings
+    from bot.training import train
+    from bot.training_data import load_training_data
+    from intents.encoder import FakeEmbedder
+
+    tmp = Path(tempfile.mkdtemp(prefix="triage-fuzz-"))
+    s = Settings(encoder="fake:64", admins={"root": ADMIN}, conversation_rate_per_minute=1_000_000,
+                 client_rate_per_minute=1_000_000)
+    emb = FakeEmbedder(64)
+    model = train(load_training_data(write_data(tmp / "data")), emb, s)
+    db = make_engine(f"sqlite:///{tmp / 'fuzz.db'}")
+    upgrade(db)
+    service = ChatService(TriageEngine(model, emb), db, s)
+    cid, token = service.create_conversation()
+    return create_app(service, s), cid, token
+
+
+APP, CID, TOKEN = _build()
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_input_causes_a_server_error(case):
+    if "conversation_id" in (case.path_parameters or {}):
+        case.path_parameters["conversation_id"] = CID
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
+    elif case.path.startswith(("/agent", "/editor")):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {ADMIN}"}
+    response = case.call()
+    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
