@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -153,8 +153,25 @@ class ChatService:
             return conv.state, conv_db.transcript(conn, cid, after_seq)
 
     # -- a user turn -------------------------------------------------------------------------------
+    def _preclassify(self, cid: str, text: str):
+        """Classify before taking the conversation lock, so encoding (the slow part) runs in
+        parallel across conversations; None when the turn will not need it."""
+        msg = text.strip()
+        if not msg or msg.startswith("/"):
+            return None
+        with self.db.connect() as conn:
+            conv, _ = conv_db.load(conn, cid)
+        if conv.state.state in (State.QUEUED, State.WITH_AGENT):
+            return None
+        return msg, self.engine.predict_one(msg)
+
     def send(self, cid: str, text: str, idem_key: str | None = None) -> Turn:
         self.sync_faqs()
+        pre = self._preclassify(cid, text)
+        knowledge = self.knowledge()
+        if pre is not None:
+            classify = knowledge.classify
+            knowledge = replace(knowledge, classify=lambda m: pre[1] if m == pre[0] else classify(m))
         with self.db.begin() as conn:
             conv, _ = conv_db.load(conn, cid, lock=True)
             if idem_key:
@@ -164,7 +181,7 @@ class ChatService:
             now = self.clock()
             user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key)
             state = conv.state
-            outcome = step(state, text, self.knowledge())
+            outcome = step(state, text, knowledge)
             replies = list(outcome.replies)
             ticket_id = None
             if outcome.escalate is not None:

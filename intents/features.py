@@ -64,10 +64,9 @@ class Tfidf:
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        counts = self._cv.transform(texts).astype(np.float32)
-        counts.data = 1.0 + np.log(counts.data)
-        counts = counts @ sparse.diags(self.idf_)
-        return normalize(counts.tocsr(), copy=False)
+        counts = self._cv.transform(texts).astype(np.float32).tocsr()
+        counts.data = (1.0 + np.log(counts.data)) * self.idf_[counts.indices]
+        return normalize(counts, copy=False)
 
     def to_json(self) -> dict:
         return {"analyzer": self.analyzer, "ngram_range": list(self.ngram_range), "min_df": self.min_df,

@@ -74,28 +74,27 @@ class LexicalIndex:
         self._hv = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
                                      alternate_sign=False, norm=None, lowercase=True, dtype=np.float32)
         self._idf = np.ones(n_features, dtype=np.float32)
-        self._matrix = sparse.csr_matrix((0, n_features), dtype=np.float32)
+        self._matrix_t = sparse.csr_matrix((n_features, 0), dtype=np.float32)
 
-    def _tf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
         m = self._hv.transform(texts).tocsr()
-        m.data = 1.0 + np.log(m.data)
-        return m
+        m.data = (1.0 + np.log(m.data)) * self._idf[m.indices]
+        return normalize(m, copy=False)
 
     def rebuild(self, texts: Sequence[str]) -> None:
         if not texts:
-            self._matrix = sparse.csr_matrix((0, self._hv.n_features), dtype=np.float32)
+            self._matrix_t = sparse.csr_matrix((self._hv.n_features, 0), dtype=np.float32)
             return
-        tf = self._tf(texts)
-        df = np.bincount(tf.indices, minlength=tf.shape[1])
+        df = np.bincount(self._hv.transform(texts).tocsr().indices, minlength=self._hv.n_features)
         self._idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
-        self._matrix = normalize(tf @ sparse.diags(self._idf), copy=False).tocsr()
+        # Stored transposed once, so a query is one sparse product with no per-call conversion.
+        self._matrix_t = self._tfidf(texts).T.tocsr()
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Cosine similarity of each query with each indexed phrasing: (n_queries, n_phrasings)."""
-        if self._matrix.shape[0] == 0:
+        if self._matrix_t.shape[1] == 0:
             return np.zeros((len(texts), 0), np.float32)
-        q = normalize(self._tf(texts) @ sparse.diags(self._idf), copy=False)
-        return np.asarray((q @ self._matrix.T).todense(), dtype=np.float32)
+        return (self._tfidf(texts) @ self._matrix_t).toarray().astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
@@ -156,8 +155,9 @@ class FaqIndex:
         self._rows = [(e.id, q) for e in self.store for q in e.questions]
         dim = self.embedder.info().dim
         self._faiss = FaissIndex(dim)
-        if self._rows:
-            self._faiss.add(np.vstack([self._vectors[e.id] for e in self.store]))
+        self._matrix = (np.vstack([self._vectors[e.id] for e in self.store]).astype(np.float32) if self._rows
+                        else np.zeros((0, dim), np.float32))
+        self._faiss.add(self._matrix)
         self._lexical.rebuild([q for _, q in self._rows])
 
     def phrasing_vectors(self) -> dict[str, np.ndarray]:
@@ -170,29 +170,30 @@ class FaqIndex:
         if not self._rows:
             return [[] for _ in texts]
         n_rows = len(self._rows)
-        # Dense candidates come from faiss; the lexical channel scores every phrasing (sparse, cheap).
-        dscores, didx = self._faiss.search(query_vecs, min(n_rows, max(50, 8 * k)))
+        width = min(n_rows, max(50, 8 * k))
+        # Dense candidates come from faiss, lexical ones from the character channel; each
+        # candidate phrasing then gets both scores and the fused one.
+        _, didx = self._faiss.search(query_vecs, width)
         lex = self._lexical.scores(texts)
-        out: list[list[Hit]] = []
         w = self.dense_weight
+        out: list[list[Hit]] = []
         for i in range(len(texts)):
-            dense = np.full(n_rows, np.nan, dtype=np.float32)
-            dense[didx[i]] = dscores[i]
-            cand = set(didx[i].tolist()) | set(np.argsort(-lex[i])[:max(50, 8 * k)].tolist())
-            best: dict[str, Hit] = {}
-            for r in cand:
-                fid, q = self._rows[r]
-                if exclude is not None and q in exclude[i]:
+            lex_top = np.argpartition(-lex[i], width - 1)[:width] if width < n_rows else np.arange(n_rows)
+            cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top]))
+            if exclude is not None and exclude[i]:
+                cand = np.array([r for r in cand if self._rows[r][1] not in exclude[i]], dtype=np.int64)
+                if len(cand) == 0:
+                    out.append([])
                     continue
-                d = float(dense[r]) if not np.isnan(dense[r]) else float(query_vecs[i] @ self._vectors_row(r))
-                lx = float(lex[i, r])
-                s = w * max(d, 0.0) + (1 - w) * lx
-                if fid not in best or s > best[fid].score:
-                    best[fid] = Hit(fid, s, d, lx, q)
-            out.append(sorted(best.values(), key=lambda h: -h.score)[:k])
+            dense = self._matrix[cand] @ query_vecs[i]
+            fused = w * np.maximum(dense, 0.0) + (1 - w) * lex[i, cand]
+            best: dict[str, int] = {}  # entry -> position in cand of its best phrasing
+            for pos in np.argsort(-fused, kind="stable"):
+                fid = self._rows[cand[pos]][0]
+                if fid not in best:
+                    best[fid] = pos
+                    if len(best) == k:
+                        break
+            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[i, cand[p]]), self._rows[cand[p]][1])
+                        for fid, p in best.items()])
         return out
-
-    def _vectors_row(self, r: int) -> np.ndarray:
-        fid, q = self._rows[r]
-        entry = self.store.get(fid)
-        return self._vectors[fid][entry.questions.index(q)]

@@ -1,0 +1,131 @@
+#!/usr/bin/env python
+"""Service benchmark: latency and throughput of the message endpoint under concurrent clients,
+next to the raw encoder's speed measured in the same run.
+
+Starts `triage serve` on a loopback port with a fresh SQLite file (or --db), runs C clients that
+each own a conversation and send messages for --seconds, then prints median and p99 latency and
+requests per second. Bounded in time and count; loopback only.
+
+    python scripts/service_benchmark.py [--model models/default] [--clients 1,4,16] [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TEXTS = ["how do I reset my password", "what are your trading fees", "my withdrawal is delayed",
+         "怎么充值", "where can I download the app", "tell me a joke", "I can't log in",
+         "how long does verification take", "交易手续费是多少", "my deposit hasn't arrived"]
+
+
+def encoder_speed(model_dir: Path) -> dict:
+    from bot.settings import Settings
+    from intents.encoder import load_embedder
+
+    emb = load_embedder(Settings().encoder, batch_size=Settings().encode_batch_size)
+    emb.embed(["warm up"])
+    single = []
+    for t in TEXTS * 10:
+        t0 = time.perf_counter()
+        emb.embed([t])
+        single.append((time.perf_counter() - t0) * 1000)
+    batch = TEXTS * 100
+    t0 = time.perf_counter()
+    emb.embed(batch)
+    return {"encoder_single_ms_median": statistics.median(single),
+            "encoder_batch_texts_per_s": len(batch) / (time.perf_counter() - t0)}
+
+
+def load(base: str, clients: int, seconds: float) -> dict:
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(i: int):
+        with httpx.Client(base_url=base, timeout=30) as http:
+            n, c = 0, None
+            while time.monotonic() < stop:
+                if c is None:  # a new user; the last one was handed to a person (the bot goes quiet)
+                    c = http.post("/conversations").json()
+                    h = {"Authorization": f"Bearer {c['token']}"}
+                text = TEXTS[(i + n) % len(TEXTS)]
+                t0 = time.perf_counter()
+                r = http.post(f"/conversations/{c['id']}/messages", json={"text": text}, headers=h)
+                dt = (time.perf_counter() - t0) * 1000
+                with lock:
+                    if r.status_code == 200:
+                        lat.append(dt)
+                    else:
+                        errors[0] += 1
+                if r.status_code != 200 or r.json()["state"] in ("queued", "with_agent"):
+                    c = None
+                n += 1
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    lat.sort()
+    return {"clients": clients, "requests": len(lat), "errors": errors[0], "rps": len(lat) / wall,
+            "median_ms": statistics.median(lat) if lat else None,
+            "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    ap.add_argument("--clients", default="1,4,16")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--port", type=int, default=8799)
+    args = ap.parse_args()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRIAGE_CONVERSATION_RATE_PER_MINUTE": "1000000",
+           "TRIAGE_CLIENT_RATE_PER_MINUTE": "1000000"}
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or f"sqlite:///{tmp}/bench.db"
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--model", str(args.model), "--db", db,
+                                 "--port", str(args.port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{args.port}"
+        try:
+            for _ in range(600):
+                try:
+                    if httpx.get(base + "/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                raise SystemExit("server did not start")
+            rows = [load(base, int(c), args.seconds) for c in args.clients.split(",")]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    enc = encoder_speed(args.model)
+    print(f"database: {db.split(':')[0]}")
+    print("| clients | requests | errors | req/s | median ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['median_ms']:.1f} | "
+              f"{r['p99_ms']:.1f} |")
+    print(f"raw encoder, same run: one text {enc['encoder_single_ms_median']:.1f} ms median, "
+          f"batch {enc['encoder_batch_texts_per_s']:.0f} texts/s")
+
+
+if __name__ == "__main__":
+    main()
