@@ -211,3 +211,27 @@ def test_editor_endpoints_against_every_role(client, method, path, body):
     assert call(H(KEYS["agent"])).status_code == 403
     assert call(H(KEYS["editor"])).status_code not in (401, 403)
     assert call(H(KEYS["admin"])).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("get", "/conversations/{cid}/messages", None),
+    ("post", "/conversations/{cid}/messages", {"text": "hello"}),
+])
+def test_conversation_endpoints_against_every_role(client, method, path, body):
+    cid, token = new_conv(client)
+    _, other_token = new_conv(client)
+    call = lambda headers: client.request(method.upper(), path.format(cid=cid), headers=headers,  # noqa
+                                          **({"json": body} if body else {}))
+    assert call({}).status_code == 401
+    assert call(H("not-a-key-at-all")).status_code == 401
+    assert call(H(other_token)).status_code == 403  # another user's token
+    for key in KEYS.values():  # staff do not read conversations here: agents use their tickets
+        assert call(H(key)).status_code == 403
+    assert call(H(token)).status_code == 200
+
+
+def test_public_endpoints_need_no_credentials(client):
+    assert client.post("/conversations").status_code == 201
+    assert client.get("/status").status_code == 200
+    assert client.get("/health").status_code == 200
+    assert client.post("/webhooks/rest/webhook", json={"sender": "s", "message": "hi"}).status_code == 200
