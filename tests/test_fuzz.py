@@ -1,4 +1,5 @@
 """Fuzz every operation of the OpenAPI schema (schemathesis): no input may cause a 500."""
+import os
 import tempfile
 from pathlib import Path
 
@@ -39,7 +40,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("TRIAGE_FUZZ_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=list(HealthCheck), derandomize=not os.environ.get("TRIAGE_FUZZ_RANDOM"))
 def test_no_input_causes_a_server_error(case):
     if "conversation_id" in (case.path_parameters or {}):
         case.path_parameters["conversation_id"] = CID

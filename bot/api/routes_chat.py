@@ -43,7 +43,8 @@ def send_message(conversation_id: ConversationId, body: MessageCreate, request: 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=TranscriptPublic, tags=["conversations"])
 def read_transcript(conversation_id: ConversationId, service: ServiceDep,
-                    after: int = Query(0, ge=0, description="Only messages after this sequence number.")
+                    after: int = Query(0, ge=0, le=2**31 - 1,
+                                      description="Only messages after this sequence number.")
                     ) -> TranscriptPublic:
     state, msgs = service.transcript(conversation_id, after)
     return TranscriptPublic(conversation_id=conversation_id, state=state.state.value, language=state.lang,

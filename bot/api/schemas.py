@@ -104,7 +104,7 @@ class ClaimNext(BaseModel):
 
 
 class ClaimToken(BaseModel):
-    claim_token: int = Field(ge=0)
+    claim_token: int = Field(ge=0, le=2**31 - 1)
 
 
 class AgentReply(ClaimToken):
@@ -189,7 +189,7 @@ class FaqDetail(BaseModel):
 
 
 class Rollback(BaseModel):
-    version: int = Field(ge=0, description="0 restores the entry as trained.")
+    version: int = Field(ge=0, le=2**31 - 1, description="0 restores the entry as trained.")
 
 
 class TryIn(BaseModel):
