@@ -77,8 +77,10 @@ def train(
         _err(f"wrote {out} in {time.perf_counter() - t0:.1f}s")
 
 
-def _parse_line(raw: bytes) -> tuple[str | None, str | None]:
-    """(text, None) or (None, error message) for one input line."""
+def _parse_line(raw: bytes):
+    """((text, context), None) or (None, error message) for one input line."""
+    from escalation.urgency import Context
+
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -96,7 +98,14 @@ def _parse_line(raw: bytes) -> tuple[str | None, str | None]:
         return None, '"text" must be a string'
     if not text.strip():
         return None, '"text" is empty'
-    return text, None
+    ctx = obj.get("context")
+    if ctx is not None and not isinstance(ctx, dict):
+        return None, '"context" must be an object like {"tier": "vip", "returns_24h": 2, "failed_attempts": 0}'
+    try:
+        context = Context.from_json(ctx)
+    except (TypeError, ValueError):
+        return None, '"context" fields returns_24h and failed_attempts must be integers'
+    return (text, context), None
 
 
 def _lines(stream):
@@ -127,7 +136,7 @@ def _lines(stream):
 @app.command()
 def predict(model: ModelOpt, encoder: EncoderOpt = None,
             batch_size: Annotated[int, typer.Option(help="Lines decided together.")] = 256):
-    """Read JSON lines {"text": ...} on stdin; write one decision per line on stdout."""
+    """Read JSON lines {"text": ..., "context"?: {...}} on stdin; write one decision per line on stdout."""
     from bot.engine import TriageEngine
 
     with cli_errors():
@@ -138,8 +147,8 @@ def predict(model: ModelOpt, encoder: EncoderOpt = None,
         for start in range(0, len(batch), batch_size):
             part = batch[start:start + batch_size]
             parsed = [_parse_line(raw) for raw in part]
-            texts = [t for t, _ in parsed if t is not None]
-            decisions = iter(engine.predict(texts)) if texts else iter(())
+            good = [p for p, _ in parsed if p is not None]
+            decisions = iter(engine.predict([t for t, _ in good], contexts=[c for _, c in good])) if good else iter(())
             for text, error in parsed:
                 obj = {"error": error} if error is not None else next(decisions).to_json()
                 out.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -189,7 +189,7 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
 
 def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
     s.lang = d.lang
-    s.last_decision = d.to_json()
+    s.last_decision = d.state_json()
     s.tried.append({"user_said": msg, "route": d.route.value, "intent": d.intent,
                     "confidence": round(d.confidence, 3)})
     if d.intent in HUMAN_INTENTS:

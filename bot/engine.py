@@ -9,10 +9,12 @@ import numpy as np
 
 from bot.language import detect_language
 from bot.model import TriageModel
-from bot.policy import Decision, PolicyConfig, Thresholds, decide, merge_candidates
+from bot.policy import Decision, PolicyConfig, Route, Thresholds, decide, merge_candidates
 from bot.settings import Settings
 from bot.training import check_encoder
 from bot.training_data import IntentMeta
+from escalation.priorities import Priority
+from escalation.urgency import Context, prioritise
 from intents.encoder import Embedder, load_embedder
 from kb_index.retrieval import FaqIndex
 from kb_index.store import FaqEntry, faq_label
@@ -70,10 +72,28 @@ class TriageEngine:
             meta[faq_label(e.id)] = IntentMeta(e.complexity, e.priority, e.tags[0] if e.tags else None)
         return meta
 
+    def urgency(self, X: np.ndarray, texts: Sequence[str]) -> list[tuple[dict[str, float], str | None]]:
+        """Per text: urgency probabilities and the most similar urgent training example."""
+        u = self.model.urgency
+        if u is None:
+            return [({}, None)] * len(texts)
+        P = u.predict_proba(X, texts)
+        out = []
+        for i in range(len(texts)):
+            probs = {c: float(P[i, j]) for j, c in enumerate(u.classes_)}
+            top = max(probs, key=probs.get)
+            rows = u._class_rows.get(u.classes_.index(top))
+            evidence = None
+            if rows is not None and len(rows) and self.model.urgency_texts:
+                evidence = self.model.urgency_texts[int(rows[np.argmax(u.train_X_[rows] @ X[i])])]
+            out.append((probs, evidence))
+        return out
+
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
-                faq_index: FaqIndex | None = None) -> list[Decision]:
+                faq_index: FaqIndex | None = None, contexts: Sequence[Context] | None = None) -> list[Decision]:
         """Decide for each text. `embeddings` may carry the texts' query vectors already computed;
-        `faq_index` replaces the live FAQ index (to try a draft before publishing it)."""
+        `faq_index` replaces the live FAQ index (to try a draft before publishing it); `contexts`
+        (per text) carry the customer tier, repeat contacts and failed attempts."""
         texts = list(texts)
         if not texts:
             return []
@@ -85,15 +105,25 @@ class TriageEngine:
         meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
         hits = index.search(X, texts, k=10)
         known = set(clf.classes_)
+        urgencies = self.urgency(X, texts)
         config = PolicyConfig(self.thresholds)
         out = []
         for i, text in enumerate(texts):
             clf_cands = list(zip(scores.top_labels[i], conf[i].tolist()))
             hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
             cands = merge_candidates(clf_cands, hit_cands, known, index.store)
-            out.append(decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]},
-                              meta, index.store, config))
+            d = decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
+            probs, evidence = urgencies[i]
+            call = prioritise(d.priority, probs, self.model.urgency_thresholds,
+                              contexts[i] if contexts else Context(), evidence)
+            d.priority = call.priority
+            d.reasons.extend(call.reasons)
+            if call.priority is Priority.P0 and d.route is not Route.ESCALATE:
+                # Service unusable or money/security at risk: never left to the bot.
+                d.route, d.answer = Route.ESCALATE, None
+                d.reasons.append("P0: a person handles it")
+            out.append(d)
         return out
 
-    def predict_one(self, text: str) -> Decision:
-        return self.predict([text])[0]
+    def predict_one(self, text: str, context: Context | None = None) -> Decision:
+        return self.predict([text], contexts=[context] if context else None)[0]

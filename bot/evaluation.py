@@ -34,6 +34,11 @@ class EvalReport:
     priority_labels: list[str] = field(default_factory=list)
     priority_confusion: list[list[int]] | None = None  # rows: gold P0..P2, columns: predicted
     priority_accuracy: float | None = None
+    p0_recall: float | None = None
+    p0_precision: float | None = None
+    p0_not_to_person: int | None = None  # gold P0 messages routed anywhere but to a person
+    p0_answered: int | None = None  # gold P0 messages the bot answered outright
+    by_language: dict[str, dict] = field(default_factory=dict)
     risk_coverage: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, coverage, precision)
     misclassified: list[dict] = field(default_factory=list)
     confusion_labels: list[str] = field(default_factory=list)
@@ -65,6 +70,20 @@ def risk_coverage(conf: np.ndarray, correct: np.ndarray, in_scope: np.ndarray, p
         prec = float(np.mean(correct[ans])) if ans.any() else 1.0
         out.append((float(t), cov, prec))
     return out
+
+
+def _p0_figures(pairs: Sequence[tuple[str, Decision]]) -> dict:
+    gold = [g == "P0" for g, _ in pairs]
+    pred = [d.priority.value == "P0" for _, d in pairs]
+    if not pairs:
+        return {}
+    tp = sum(a and b for a, b in zip(gold, pred))
+    return {
+        "p0_recall": tp / sum(gold) if any(gold) else None,
+        "p0_precision": tp / sum(pred) if any(pred) else None,
+        "p0_not_to_person": sum(1 for g, (_, d) in zip(gold, pairs) if g and d.route is not Route.ESCALATE),
+        "p0_answered": sum(1 for g, (_, d) in zip(gold, pairs) if g and d.route is Route.ANSWER),
+    }
 
 
 def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
@@ -103,7 +122,21 @@ def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
             m[prio_labels.index(gp), prio_labels.index(d.priority.value)] += 1
         prio_cm = m.tolist()
         prio_acc = float(np.trace(m) / m.sum()) if m.sum() else None
+    p0 = _p0_figures(priority_pairs)
 
+    by_lang = {}
+    langs = np.array([d.lang for d in decisions])
+    for lang in sorted(set(langs.tolist())):
+        m_ = langs == lang
+        ins, oo = m_ & in_scope, m_ & oos
+        by_lang[lang] = {
+            "n": int(m_.sum()),
+            "in_scope_accuracy": float(np.mean(correct[ins])) if ins.any() else None,
+            "out_of_scope_recall": float(np.mean(p[oo] == OUT_OF_SCOPE)) if oo.any() else None,
+            "answer_coverage": float(np.mean(answered[ins])) if ins.any() else None,
+            "answer_precision": float(np.mean(correct[m_ & answered])) if (m_ & answered).any() else None,
+            "out_of_scope_answered": float(np.mean(answered[oo])) if oo.any() else None,
+        }
     mis = [{"text": d.text, "gold": gl, "predicted": pl, "confidence": round(float(d.confidence), 4),
             "route": d.route.value} for d, gl, pl in zip(decisions, gold, pred) if gl != pl]
     return EvalReport(
@@ -120,6 +153,8 @@ def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
         priority_labels=prio_labels,
         priority_confusion=prio_cm,
         priority_accuracy=prio_acc,
+        by_language=by_lang,
+        **p0,
         risk_coverage=risk_coverage(conf, correct, in_scope),
         misclassified=mis,
         confusion_labels=labels,

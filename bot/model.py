@@ -11,6 +11,7 @@ from bot.artifacts import arrays_from_bytes, arrays_to_bytes, json_bytes, read_m
 from bot.errors import ModelError
 from bot.policy import Thresholds
 from bot.training_data import IntentMeta
+from escalation.urgency import UrgencyThresholds
 from intents.calibration import Platt
 from intents.classifier import IntentClassifier
 from intents.encoder import EncoderInfo
@@ -29,6 +30,9 @@ class TriageModel:
     faqs: list[FaqEntry]
     faq_vectors: dict[str, np.ndarray]
     report: dict = field(default_factory=dict)  # what training measured on its held-out part
+    urgency: IntentClassifier | None = None  # P0/P1/P2 from the message itself
+    urgency_thresholds: UrgencyThresholds = field(default_factory=UrgencyThresholds)
+    urgency_texts: list[str] = field(default_factory=list)  # its training examples, quoted as evidence
 
     def save(self, path: Path) -> None:
         clf_meta, clf_arrays = self.classifier.to_state()
@@ -51,6 +55,11 @@ class TriageModel:
             "faq.json": json_bytes([e.to_json() for e in self.faqs]),
             "faq_index.faiss": faiss_index.to_bytes(),
         }
+        if self.urgency is not None:
+            u_meta, u_arrays = self.urgency.to_state()
+            files["urgency.json"] = json_bytes({**u_meta, "thresholds": self.urgency_thresholds.to_json(),
+                                                "texts": self.urgency_texts})
+            files["urgency.safetensors"] = arrays_to_bytes(u_arrays)
         write_model_dir(path, files, {"encoder": self.encoder.to_json()})
 
     @classmethod
@@ -69,7 +78,13 @@ class TriageModel:
                 pos += len(e.questions)
             if pos != len(index):
                 raise ValueError("faq_index.faiss does not match faq.json")
+            urgency, u_th, u_texts = None, UrgencyThresholds(), []
+            if "urgency.json" in files:
+                u_meta = json.loads(files["urgency.json"])
+                urgency = IntentClassifier.from_state(u_meta, arrays_from_bytes(files["urgency.safetensors"]))
+                u_th, u_texts = UrgencyThresholds.from_json(u_meta["thresholds"]), list(u_meta["texts"])
             return cls(
+                urgency=urgency, urgency_thresholds=u_th, urgency_texts=u_texts,
                 encoder=EncoderInfo.from_json(cfg["encoder"]),
                 classifier=clf,
                 calibration=Platt.from_json(cfg["calibration"]),

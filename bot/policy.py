@@ -57,6 +57,10 @@ class Decision:
     answer: str | None = None
     reasons: list[str] = field(default_factory=list)
 
+    def state_json(self) -> dict:
+        """The predict format plus the reasons, kept in the conversation for the handoff packet."""
+        return {**self.to_json(), "reasons": list(self.reasons)}
+
     def to_json(self) -> dict:
         """The `triage predict` line format."""
         return {

@@ -75,7 +75,15 @@ def write_report(report: EvalReport, out: Path, title: str = "triage evaluation"
         head = "".join(f"<th>pred {p}</th>" for p in report.priority_labels)
         body = "".join(f"<tr><th>gold {p}</th>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
                        for p, row in zip(report.priority_labels, report.priority_confusion))
-        prio = f"<h2>Priority</h2><p>accuracy {_pct(report.priority_accuracy)}</p><table><tr><th></th>{head}</tr>{body}</table>"
+        prio = (f"<h2>Priority</h2><p>accuracy {_pct(report.priority_accuracy)}; P0 recall "
+                f"{_pct(report.p0_recall)}, P0 precision {_pct(report.p0_precision)}; P0 messages not routed to a "
+                f"person: {report.p0_not_to_person}, answered by the bot: {report.p0_answered}</p>"
+                f"<table><tr><th></th>{head}</tr>{body}</table>")
+    langs = "".join(f"<tr><th>{e(lang)}</th>" + "".join(f"<td>{_pct(v) if k != 'n' else v}</td>" for k, v in row.items())
+                    + "</tr>" for lang, row in report.by_language.items())
+    if langs:
+        cols = "".join(f"<th>{e(k)}</th>" for k in next(iter(report.by_language.values())))
+        prio += f"<h2>By language</h2><table><tr><th></th>{cols}</tr>{langs}</table>"
     summary = [
         ("queries", report.n), ("in scope", report.n_in_scope), ("out of scope", report.n_out_of_scope),
         ("in-scope accuracy", _pct(report.in_scope_accuracy)), ("out-of-scope recall", _pct(report.out_of_scope_recall)),

@@ -29,6 +29,7 @@ from escalation.priorities import Priority
 from escalation.sla import Team, due_at
 from escalation import webhooks
 from escalation.store import Ticket, TicketStore
+from escalation.urgency import Context
 from kb_index.store import faq_id_of
 
 
@@ -153,7 +154,7 @@ class ChatService:
             return conv.state, conv_db.transcript(conn, cid, after_seq)
 
     # -- a user turn -------------------------------------------------------------------------------
-    def _preclassify(self, cid: str, text: str):
+    def _preclassify(self, cid: str, text: str, context: Context):
         """Classify before taking the conversation lock, so encoding (the slow part) runs in
         parallel across conversations; None when the turn will not need it."""
         msg = text.strip()
@@ -163,11 +164,13 @@ class ChatService:
             conv, _ = conv_db.load(conn, cid)
         if conv.state.state in (State.QUEUED, State.WITH_AGENT):
             return None
-        return msg, self.engine.predict_one(msg)
+        return msg, self.engine.predict_one(msg, replace(context, failed_attempts=conv.state.failed))
 
-    def send(self, cid: str, text: str, idem_key: str | None = None) -> Turn:
+    def send(self, cid: str, text: str, idem_key: str | None = None, context: Context | None = None) -> Turn:
+        """One user turn. `context` (customer tier, repeat contacts) feeds the priority."""
         self.sync_faqs()
-        pre = self._preclassify(cid, text)
+        context = context or Context()
+        pre = self._preclassify(cid, text, context)
         knowledge = self.knowledge()
         if pre is not None:
             classify = knowledge.classify
@@ -228,6 +231,7 @@ class ChatService:
             "intent": esc.intent,
             "language": state.lang,
             "predicted_priority": esc.priority.value,
+            "priority_reasons": [r for r in d.get("reasons", []) if "→" in r],
             "candidates": cands,
             "tried": state.tried,
             "suggested_reply": suggestion,

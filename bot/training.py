@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.training_data import OUT_OF_SCOPE, TrainingData
 from intents.calibration import answer_threshold, fit_platt, oos_answer_cap, scope_threshold
 from intents.classifier import IntentClassifier
+from escalation.urgency import UrgencyThresholds
 from intents.encoder import Embedder, EncoderInfo
 from kb_index.retrieval import FaqIndex
 from kb_index.store import FaqEntry, faq_id_of
@@ -203,9 +204,39 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     )
 
 
+def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
+                ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
+    """Train the message-urgency classifier on `- priority:` examples. The most likely class
+    counts; out-of-fold P0 recall and precision are reported (no threshold is tuned: with a few
+    hundred examples, out-of-fold probabilities run lower than the final model's)."""
+    if len(set(labels)) < 2 or len(texts) < 10:
+        return None, UrgencyThresholds(), {}
+    y = np.array(labels)
+    pred = np.empty(len(texts), dtype=object)
+    for fold in stratified_folds(labels, 5, settings.seed):
+        tr = np.setdiff1d(np.arange(len(texts)), fold)
+        if len(set(y[tr].tolist())) < 2:
+            continue
+        clf = IntentClassifier(seed=settings.seed).fit(X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
+        P = clf.predict_proba(X[fold], [texts[i] for i in fold])
+        pred[fold] = np.array(clf.classes_)[P.argmax(axis=1)]
+    is_p0, flagged = y == "P0", pred == "P0"
+    report = {"n": len(texts), "oof_accuracy": float(np.mean(pred == y)),
+              "oof_p0_recall": float(np.mean(flagged[is_p0])) if is_p0.any() else None,
+              "oof_p0_precision": float(np.mean(is_p0[flagged])) if flagged.any() else None}
+    return IntentClassifier(seed=settings.seed).fit(X, texts, y), UrgencyThresholds(), report
+
+
 def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: bool = False) -> TriageModel:
-    X = embedder.encode_document([e.text for e in data.examples], progress=progress)
-    return fit_model(data, X, embedder, settings)
+    texts = [e.text for e in data.examples]
+    ptexts = [e.text for e, _ in data.priority_examples]
+    X_all = embedder.encode_document(texts + ptexts, progress=progress)
+    model = fit_model(data, X_all[: len(texts)], embedder, settings)
+    urgency, thresholds, report = fit_urgency(ptexts, [p.value for _, p in data.priority_examples],
+                                              X_all[len(texts):], settings)
+    model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, ptexts
+    model.report["urgency"] = report
+    return model
 
 
 def check_encoder(model_encoder: EncoderInfo, configured: EncoderInfo) -> None:

@@ -75,3 +75,13 @@ def test_a_plain_rasa_file_trains_and_predicts_through_the_cli(tmp_path):
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     out = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert [o["intent"] for o in out] == ["reset_password", "greet"]
+
+
+def test_held_out_p0_messages_always_go_to_a_person(default_bot):
+    """Behaviour, not a benchmark: none of the held-out P0 messages is answered or merely confirmed."""
+    ev = load_training_data(ROOT / "eval_data" / "default_bot")
+    p0 = [e.text for e, p in ev.priority_examples if p.value == "P0"]
+    decisions = default_bot.predict(p0)
+    assert all(d.route is Route.ESCALATE for d in decisions if d.priority.value == "P0")
+    assert sum(d.route is not Route.ESCALATE for d in decisions) == 0, [d.text for d in decisions
+                                                                        if d.route is not Route.ESCALATE]

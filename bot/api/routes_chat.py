@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from escalation.urgency import Context
 from bot.api.deps import ClientLimited, ConversationId, ServiceDep
 from bot.api.schemas import (ButtonPublic, ConversationCreated, MessageCreate, MessagePublic, RasaMessage,
                              RasaReply, TranscriptPublic, TurnPublic)
@@ -34,7 +35,9 @@ def send_message(conversation_id: ConversationId, body: MessageCreate, request: 
     """Send a user message (or a button payload) and get the bot's replies."""
     _check_length(request, body.text)
     _check_rate(request, conversation_id)
-    turn = service.send(conversation_id, body.text, body.idempotency_key)
+    ctx = Context(tier=body.context.tier.lower() if body.context.tier else None,
+                  returns_24h=body.context.returns_24h) if body.context else None
+    turn = service.send(conversation_id, body.text, body.idempotency_key, ctx)
     request.app.state.metrics.turn(turn)
     return TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
                       replayed=turn.replayed, user_message=MessagePublic.of(turn.user_message),

@@ -14,10 +14,16 @@ class ConversationCreated(BaseModel):
     token: str = Field(description="Bearer token for this conversation only. Shown once.")
 
 
+class ContextIn(BaseModel):
+    tier: str | None = Field(None, max_length=32, description="Customer tier; vip/premium raise routine requests.")
+    returns_24h: int = Field(0, ge=0, le=10_000, description="Times this user came back in the last 24 hours.")
+
+
 class MessageCreate(BaseModel):
     text: str = Field(min_length=1, description="The user's message, or a button payload such as /yes.")
     idempotency_key: str | None = Field(None, min_length=1, max_length=128,
                                         description="Retry a send with the same key: stored once, same reply.")
+    context: ContextIn | None = None
 
 
 class ButtonPublic(BaseModel):

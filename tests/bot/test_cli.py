@@ -146,3 +146,11 @@ def test_chat_shows_decisions(tiny_model, fake_env):
 def test_chat_missing_model(tmp_path, fake_env):
     r = runner.invoke(app, ["chat", "--model", str(tmp_path / "x")])
     assert r.exit_code == 1 and "model directory not found" in r.output
+
+
+def test_predict_accepts_context(tiny_model):
+    lines = [b'{"text": "hello", "context": {"tier": "vip", "returns_24h": 4}}', b'{"text": "hello", "context": 5}',
+             b'{"text": "hello", "context": {"returns_24h": "many"}}']
+    r = triage("predict", "--model", str(tiny_model), stdin=b"\n".join(lines) + b"\n")
+    out = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    assert out[0]["priority"] == "P1" and "error" in out[1] and "error" in out[2]

@@ -41,3 +41,50 @@ def test_batch_and_single_agree(tiny_model, fake_embedder):
     texts = ["hello", "reset my password", "tell me a joke", "fee schedule"]
     assert [d.to_json() for d in e.predict(texts)] == [e.predict_one(t).to_json() for t in texts]
     assert e.predict([]) == []
+
+
+PRIORITIES = """\
+nlu:
+- priority: P0
+  examples: |
+    - all my money is gone from the account
+    - someone stole my money
+    - my money vanished from my wallet
+    - the whole service is down for everyone
+    - everything is down nobody can log in
+    - money missing and stolen
+- priority: P1
+  examples: |
+    - my withdrawal is late
+    - the app crashes on my phone
+    - my order keeps failing
+    - verification keeps failing
+- priority: P2
+  examples: |
+    - what are the trading fees
+    - how do I change my password
+    - where do I download the app
+    - what are your opening hours
+"""
+
+
+def test_urgency_raises_priority_explains_it_and_p0_is_never_answered(tmp_path, fake_embedder, settings):
+    from bot.training import train
+    from bot.training_data import load_training_data
+    from escalation.urgency import Context
+    from tests.conftest import write_data
+
+    d = write_data(tmp_path / "d")
+    (d / "priorities.yml").write_text(PRIORITIES)
+    model = train(load_training_data(d), fake_embedder, settings)
+    assert model.urgency is not None and model.report["urgency"]["n"] == 14
+    model.save(tmp_path / "m")
+    e = TriageEngine(TriageModel.load(tmp_path / "m"), fake_embedder)
+    urgent = e.predict_one("the whole service is down for everyone today")
+    assert urgent.intent != "account_hacked"  # not a P0 intent: the raise comes from the message
+    assert urgent.priority.value == "P0" and urgent.route is Route.ESCALATE and urgent.answer is None
+    assert any(r.startswith("P2 → P0: urgent message") for r in urgent.reasons), urgent.reasons
+    calm = e.predict_one("what are the trading fees")
+    assert calm.priority.value == "P2" and calm.route is Route.ANSWER
+    vip = e.predict_one("what are the trading fees", Context(tier="vip"))
+    assert vip.priority.value == "P1" and "P2 → P1: vip customer" in vip.reasons
