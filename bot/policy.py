@@ -23,18 +23,28 @@ class Route(str, Enum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Calibrated confidence cut-offs (0..1) and the minimum retrieval score for an FAQ answer."""
+    """Calibrated confidence cut-offs (0..1) and the minimum retrieval score for an FAQ answer.
+    `by_language` holds (answer, confirm) calibrated on one language's held-out messages."""
 
     answer: float
     confirm: float
     retrieval_floor: float
+    by_language: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def for_language(self, lang: str) -> "Thresholds":
+        if lang not in self.by_language:
+            return self
+        answer, confirm = self.by_language[lang]
+        return Thresholds(answer, confirm, self.retrieval_floor)
 
     def to_json(self) -> dict:
-        return {"answer": self.answer, "confirm": self.confirm, "retrieval_floor": self.retrieval_floor}
+        return {"answer": self.answer, "confirm": self.confirm, "retrieval_floor": self.retrieval_floor,
+                "by_language": {k: list(v) for k, v in self.by_language.items()}}
 
     @classmethod
     def from_json(cls, d: dict) -> "Thresholds":
-        return cls(float(d["answer"]), float(d["confirm"]), float(d["retrieval_floor"]))
+        return cls(float(d["answer"]), float(d["confirm"]), float(d["retrieval_floor"]),
+                   {k: (float(v[0]), float(v[1])) for k, v in d.get("by_language", {}).items()})
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ def merge_candidates(classifier: Sequence[tuple[str, float]], hits: Sequence[tup
 def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[str, Hit],
            meta: Mapping[str, IntentMeta], store: FaqStore, config: PolicyConfig) -> Decision:
     """Route one message. `hits` maps FAQ id to its retrieval hit for this message."""
-    th = config.thresholds
+    th = config.thresholds.for_language(lang)
     cands = list(candidates)
     exact = max((h for h in hits.values() if h.faq_id in store), key=lambda h: h.score, default=None)
     if exact is not None and exact.score >= config.exact_match:

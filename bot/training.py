@@ -118,6 +118,29 @@ def _classifier(settings: Settings, prob_weight: float = 0.5) -> IntentClassifie
     return IntentClassifier(prob_weight=prob_weight, seed=settings.seed)
 
 
+MIN_LANGUAGE_HELD_OUT = 150
+
+
+def _per_language(texts, ho, conf, correct, is_oos, t_answer, t_confirm, settings) -> dict[str, tuple[float, float]]:
+    """Thresholds calibrated on each language's own held-out messages, where there are enough
+    (the encoder may be much better at one language than another). The answer threshold never
+    drops below the global one: one language's small sample cannot promise more precision."""
+    from bot.language import detect_language
+
+    langs = np.array([detect_language(texts[i]) for i in ho])
+    out: dict[str, tuple[float, float]] = {}
+    for lang in sorted(set(langs.tolist())):
+        m = langs == lang
+        if (m & ~is_oos).sum() < MIN_LANGUAGE_HELD_OUT:
+            continue
+        a = answer_threshold(conf[m], correct[m], settings.answer_precision)
+        a = max(a, t_answer) if a is not None else 1.0
+        c = scope_threshold(conf[m & ~is_oos], correct[m & ~is_oos], conf[m & is_oos],
+                            keep_share=settings.scope_keep_share, recall_weight=settings.scope_recall_weight)
+        out[lang] = (float(a), float(min(c, a)))
+    return out
+
+
 def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: Settings) -> TriageModel:
     """Fit on examples whose embeddings are `X` (same order as `data.examples`)."""
     texts = [e.text for e in data.examples]
@@ -172,6 +195,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     t_confirm = min(scope_threshold(conf[~is_oos], correct[~is_oos], conf[is_oos],
                                     keep_share=settings.scope_keep_share,
                                     recall_weight=settings.scope_recall_weight), t_answer)
+    by_language = _per_language(texts, ho, conf, correct, is_oos, t_answer, t_confirm, settings)
     ret_platt = fit_platt(np.array(top_scores), np.array(top_ok, dtype=bool))
     # An FAQ answer needs retrieval support at least as strong as 95% of true matches get.
     floor = float(np.quantile(floor_scores, 0.05)) if floor_scores else 0.0
@@ -194,7 +218,8 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
         classifier=clf,
         calibration=platt,
         retrieval_calibration=ret_platt,
-        thresholds=Thresholds(answer=float(t_answer), confirm=float(t_confirm), retrieval_floor=floor),
+        thresholds=Thresholds(answer=float(t_answer), confirm=float(t_confirm), retrieval_floor=floor,
+                              by_language=by_language),
         meta=meta,
         faqs=list(data.faqs),
         faq_vectors=_faq_vectors(data.faqs, text_vec),

@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""Per-language figures for the default bot, and Chinese FAQ retrieval on held-out paraphrases.
+
+    python scripts/language_benchmark.py [--model models/default]
+
+- eval_data/zh_faq: 111 Chinese paraphrases of the FAQ entries (never trained on) and 20 Chinese
+  questions the bot does not cover. Prints hit@1 of the engine's top candidate and of the FAQ
+  retriever alone, and how the out-of-scope questions were routed (none may be answered).
+- eval_data/default_bot: the held-out test set, figures split by language.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.engine import TriageEngine  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.training_data import OUT_OF_SCOPE, load_training_data  # noqa: E402
+from bot.validation import evaluate_engine  # noqa: E402
+from kb_index.store import faq_id_of  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    args = ap.parse_args()
+    engine = TriageEngine.from_model_dir(args.model, Settings())
+    data = load_training_data(ROOT / "eval_data" / "zh_faq")
+    faq = [e for e in data.examples if e.label != OUT_OF_SCOPE]
+    oos = [e for e in data.examples if e.label == OUT_OF_SCOPE]
+    texts = [e.text for e in faq]
+    X = engine.embedder.encode_query(texts)
+    decisions = engine.predict(texts, embeddings=X)
+    hits = engine.faq_index.search(X, texts, k=1)
+    engine_hit = sum(d.candidates[0].intent == e.label for d, e in zip(decisions, faq) if d.candidates) / len(faq)
+    retriever_hit = sum(bool(h) and h[0].faq_id == faq_id_of(e.label) for h, e in zip(hits, faq)) / len(faq)
+    routes = {r: sum(d.route.value == r for d in decisions) for r in ("answer", "confirm", "escalate")}
+    oos_dec = engine.predict([e.text for e in oos])
+    oos_routes = {r: sum(d.route.value == r for d in oos_dec) for r in ("answer", "confirm", "escalate")}
+    print(f"Chinese FAQ paraphrases: {len(faq)}; hit@1 engine top candidate {engine_hit:.2%}, "
+          f"retriever alone {retriever_hit:.2%}; routes {routes}")
+    print(f"Chinese out-of-scope questions: {len(oos)}; routes {oos_routes}; answered {oos_routes['answer']}")
+    report = evaluate_engine(engine, load_training_data(ROOT / "eval_data" / "default_bot"))
+    print("eval_data/default_bot by language:")
+    print(json.dumps(report.by_language, indent=1))
+    print(f"priority: P0 recall {report.p0_recall:.2%}, P0 precision {report.p0_precision:.2%}, "
+          f"P0 not routed to a person {report.p0_not_to_person}, P0 answered {report.p0_answered}, "
+          f"priority accuracy {report.priority_accuracy:.2%}")
+
+
+if __name__ == "__main__":
+    main()
