@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot import conversations as conv_db
 from bot.conversations import Message
-from bot.dialogue import Button, ConvState, Escalation, Knowledge, Reply, State, step
+from bot.dialogue import HUMAN_INTENTS, Button, ConvState, Escalation, Knowledge, Reply, State, step
 from bot.engine import TriageEngine
 from bot.errors import ConflictError, NotFoundError
 from bot.language import detect_language
@@ -27,7 +27,7 @@ from bot.messages import t
 from bot.settings import Settings
 from escalation.priorities import Priority
 from escalation.sla import Team, due_at
-from escalation import webhooks
+from escalation import incidents, webhooks
 from escalation.store import Ticket, TicketStore
 from escalation.urgency import Context
 from kb_index.store import faq_id_of
@@ -188,9 +188,13 @@ class ChatService:
             replies = list(outcome.replies)
             ticket_id = None
             if outcome.escalate is not None:
-                ticket, _ = self._escalate(conn, cid, state, outcome.escalate, now)
-                ticket_id = ticket.id
-                replies += self._handoff_replies(state.lang, ticket, now)
+                known = self._known_incident(conn, cid, state, outcome.escalate)
+                if known is not None:
+                    replies.append(known)
+                else:
+                    ticket, _ = self._escalate(conn, cid, state, outcome.escalate, now)
+                    ticket_id = ticket.id
+                    replies += self._handoff_replies(state.lang, ticket, now)
             stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id)
                       for r in replies]
             conv_db.save_state(conn, cid, state, now, ticket_id)
@@ -210,10 +214,32 @@ class ChatService:
         packet = self._packet(conn, cid, state, esc)
         ticket, created = self.tickets.open_ticket_in(conn, conversation_id=cid, priority=esc.priority,
                                                       team=teams[0].name, now=now, due_at=due, language=state.lang,
-                                                      domain=domain, packet=packet)
+                                                      domain=domain, packet=packet, intent=esc.intent)
         if created:
             webhooks.enqueue(conn, "ticket.created", ticket_event(ticket), now)
+            if esc.intent and esc.intent not in HUMAN_INTENTS:
+                p0_due = due_at(Priority.P0, datetime.fromtimestamp(now, timezone.utc), self.teams).timestamp()
+                inc = incidents.maybe_open(conn, self.tickets, intent=esc.intent, conversation_id=cid, now=now,
+                                           window=self.settings.incident_window_seconds,
+                                           min_conversations=self.settings.incident_min_conversations,
+                                           team=teams[0].name, due_at=p0_due)
+                if inc is not None:
+                    webhooks.enqueue(conn, "incident.opened", {"incident": inc.id, "intent": inc.intent,
+                                                               "ticket_id": inc.ticket_id,
+                                                               "conversations": inc.conversations}, now)
         return ticket, created
+
+    def _known_incident(self, conn, cid: str, state: ConvState, esc: Escalation) -> Reply | None:
+        """During an open incident about this problem, answer with its status instead of a ticket."""
+        if not esc.intent or esc.intent in HUMAN_INTENTS:
+            return None
+        inc = incidents.open_incident(conn, esc.intent)
+        if inc is None:
+            return None
+        incidents.join(conn, inc, cid)
+        state.state, state.pending = State.BOT, None
+        status = self.settings.status_page_url or "/status"
+        return Reply(t(state.lang, "incident", topic=self._title(esc.intent, state.lang), status=status))
 
     def check_slas(self) -> list[Ticket]:
         """Flag tickets past their due time and announce each breach once."""
@@ -254,7 +280,7 @@ class ChatService:
         now = self.clock()
         ticket = (self.tickets.claim(ticket_id, agent, now) if ticket_id
                   else self.tickets.claim_next(agent, now, teams))
-        if ticket is not None and ticket.conversation_id:
+        if ticket is not None and conversation_of(ticket):
             with self.db.begin() as conn:
                 conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
                 conv.state.state = State.WITH_AGENT
@@ -267,8 +293,8 @@ class ChatService:
         now = self.clock()
         with self.db.begin() as conn:
             ticket = self.tickets.check_claim(ticket_id, agent, token, now, conn)
-            if not ticket.conversation_id:
-                raise ConflictError(f"ticket {ticket_id} has no conversation to reply to")
+            if not conversation_of(ticket):
+                raise ConflictError(f"ticket {ticket_id} has no single conversation to reply to (an incident?)")
             conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
             msg = conv_db.add_message(conn, conv.id, "agent", text, now, author=agent)
             conv.state.state = State.WITH_AGENT
@@ -280,7 +306,7 @@ class ChatService:
         now = self.clock()
         ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team) if to_team
                   else self.tickets.release(ticket_id, agent, token, now))
-        if ticket.conversation_id:
+        if conversation_of(ticket):
             with self.db.begin() as conn:
                 conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
                 conv.state.state = State.QUEUED
@@ -292,7 +318,7 @@ class ChatService:
         now = self.clock()
         with self.db.begin() as conn:
             ticket = self.tickets.resolve(ticket_id, agent, token, now, conn)
-            if ticket.conversation_id:
+            if conversation_of(ticket):
                 conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
                 s = conv.state
                 s.state, s.pending, s.failed = (State.BOT if hand_back else State.RESOLVED), None, 0
@@ -300,6 +326,11 @@ class ChatService:
                 conv_db.add_message(conn, conv.id, "system", t(s.lang, key), now, author=agent)
                 conv_db.save_state(conn, conv.id, s, now)
             return ticket
+
+
+def conversation_of(t: Ticket) -> str | None:
+    """The ticket's conversation, or None for an incident ticket (it groups many)."""
+    return None if incidents.is_incident_ticket(t.conversation_id) else t.conversation_id
 
 
 def ticket_event(t: Ticket) -> dict:

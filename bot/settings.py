@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     editors: dict[str, str] = Field(default_factory=dict)
     admins: dict[str, str] = Field(default_factory=dict)
     claim_lease_seconds: float = Field(300.0, gt=0)
+    #: A burst of tickets about one intent from this many conversations within the window is
+    #: one incident (an outage): one P0 ticket, and later users get a status answer instead.
+    incident_min_conversations: int = Field(5, ge=2)
+    incident_window_seconds: float = Field(600.0, gt=0)
+    status_page_url: str | None = None
     #: Where new-ticket and SLA-breach events are POSTed (signed with webhook_secret).
     webhook_url: str | None = None
     webhook_secret: str | None = None

@@ -43,7 +43,9 @@ tickets = Table(
     Column("breached", Boolean, nullable=False, server_default="0"),
     ts_column("resolved_at", nullable=True),
     Column("packet", Text, nullable=False, server_default="{}"),
+    Column("intent", String(200), nullable=True),
 )
+Index("ix_tickets_intent_created", tickets.c.intent, tickets.c.created_at)
 Index("ix_tickets_queue", tickets.c.status, tickets.c.priority, tickets.c.due_at, tickets.c.seq)
 
 
@@ -129,7 +131,7 @@ class TicketStore:
 
     def open_ticket_in(self, conn, *, conversation_id: str, priority: Priority, team: str, now: float,
                        due_at: float, language: str | None = None, domain: str | None = None,
-                       packet: dict | None = None) -> tuple[Ticket, bool]:
+                       packet: dict | None = None, intent: str | None = None) -> tuple[Ticket, bool]:
         """`open_ticket` inside the caller's transaction (the caller holds the conversation lock)."""
         row = conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
         if row is not None:
@@ -142,8 +144,13 @@ class TicketStore:
         conn.execute(tickets.insert().values(
             id=tid, conversation_id=conversation_id, open_key=conversation_id, status=Status.QUEUED.value,
             priority=priority.rank, team=team, language=language, domain=domain, created_at=now, due_at=due_at,
-            packet=json.dumps(packet or {}, ensure_ascii=False)))
+            packet=json.dumps(packet or {}, ensure_ascii=False), intent=intent))
         return self._get(conn, tid), True
+
+    def recent_conversations(self, conn, intent: str, since: float) -> set[str]:
+        """Conversations with a ticket about `intent` opened since `since`."""
+        q = select(tickets.c.conversation_id).where(tickets.c.intent == intent, tickets.c.created_at >= since)
+        return {r for (r,) in conn.execute(q) if r}
 
     # -- reading -------------------------------------------------------------------------------
     def _get(self, conn, ticket_id: str) -> Ticket:

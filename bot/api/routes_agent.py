@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from bot.api.deps import CurrentAgent, ServiceDep
+from bot.service import conversation_of
 from bot.api.schemas import (AgentReply, ClaimNext, ClaimToken, MessagePublic, StatusPublic, TicketDetail,
                              TicketPublic, TicketsPublic, Transfer)
 
@@ -33,7 +34,7 @@ def claim(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketPub
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
 def ticket_detail(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketDetail:
     t = service.tickets.get(ticket_id)
-    msgs = service.transcript(t.conversation_id)[1] if t.conversation_id else []
+    msgs = service.transcript(t.conversation_id)[1] if conversation_of(t) else []
     return TicketDetail(**TicketPublic.of(t).model_dump(), packet=t.packet,
                         transcript=[MessagePublic.of(m) for m in msgs])
 

@@ -6,6 +6,7 @@ import escalation.store  # noqa: F401
 import escalation.webhooks  # noqa: F401
 import bot.audit  # noqa: F401
 import kb_index.repository  # noqa: F401
+import escalation.incidents  # noqa: F401
 from bot.db import metadata
 
 engine = context.config.attributes["engine"]
