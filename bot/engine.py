@@ -13,7 +13,7 @@ from bot.policy import Decision, PolicyConfig, Route, Thresholds, decide, merge_
 from bot.settings import Settings
 from bot.training import check_encoder
 from bot.training_data import IntentMeta
-from escalation.priorities import Priority
+from escalation.priorities import Complexity, Priority
 from escalation.urgency import Context, prioritise
 from intents.encoder import Embedder, load_embedder
 from kb_index.retrieval import FaqIndex
@@ -72,6 +72,13 @@ class TriageEngine:
             meta[faq_label(e.id)] = IntentMeta(e.complexity, e.priority, e.tags[0] if e.tags else None)
         return meta
 
+    @staticmethod
+    def _label_probs(clf, X: np.ndarray, texts: Sequence[str]) -> list[dict[str, float]]:
+        if clf is None:
+            return [{}] * len(texts)
+        P = clf.predict_proba(X, texts)
+        return [{c: float(P[i, j]) for j, c in enumerate(clf.classes_)} for i in range(len(texts))]
+
     def urgency(self, X: np.ndarray, texts: Sequence[str]) -> list[tuple[dict[str, float], str | None]]:
         """Per text: urgency probabilities and the most similar urgent training example."""
         u = self.model.urgency
@@ -106,6 +113,7 @@ class TriageEngine:
         hits = index.search(X, texts, k=10)
         known = set(clf.classes_)
         urgencies = self.urgency(X, texts)
+        complexities = self._label_probs(self.model.complexity, X, texts)
         config = PolicyConfig(self.thresholds)
         out = []
         for i, text in enumerate(texts):
@@ -118,6 +126,12 @@ class TriageEngine:
                               contexts[i] if contexts else Context(), evidence)
             d.priority = call.priority
             d.reasons.extend(call.reasons)
+            cprobs = complexities[i]
+            if cprobs and max(cprobs, key=cprobs.get) == "complex" and d.complexity is not Complexity.COMPLEX:
+                d.complexity = Complexity.COMPLEX
+                if d.route is not Route.ESCALATE:
+                    d.route, d.answer = Route.ESCALATE, None
+                    d.reasons.append(f"complex message (probability {cprobs['complex']:.2f}): a person handles it")
             if call.priority is Priority.P0 and d.route is not Route.ESCALATE:
                 # Service unusable or money/security at risk: never left to the bot.
                 d.route, d.answer = Route.ESCALATE, None

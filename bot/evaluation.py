@@ -39,6 +39,9 @@ class EvalReport:
     p0_not_to_person: int | None = None  # gold P0 messages routed anywhere but to a person
     p0_answered: int | None = None  # gold P0 messages the bot answered outright
     by_language: dict[str, dict] = field(default_factory=dict)
+    complexity_labels: list[str] = field(default_factory=list)
+    complexity_confusion: list[list[int]] | None = None  # rows: gold simple/medium/complex
+    complex_not_to_person: int | None = None  # gold complex messages not routed to a person
     risk_coverage: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, coverage, precision)
     misclassified: list[dict] = field(default_factory=list)
     confusion_labels: list[str] = field(default_factory=list)
@@ -87,7 +90,8 @@ def _p0_figures(pairs: Sequence[tuple[str, Decision]]) -> dict:
 
 
 def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
-                       priority_pairs: Sequence[tuple[str, Decision]] = ()) -> EvalReport:
+                       priority_pairs: Sequence[tuple[str, Decision]] = (),
+                       complexity_pairs: Sequence[tuple[str, Decision]] = ()) -> EvalReport:
     """`gold` holds intent labels (`out_of_scope` for negatives); `priority_pairs` are
     (gold priority, decision) for every message that has a priority label."""
     pred = [d.intent if d.intent is not None else OUT_OF_SCOPE for d in decisions]
@@ -123,6 +127,14 @@ def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
         prio_cm = m.tolist()
         prio_acc = float(np.trace(m) / m.sum()) if m.sum() else None
     p0 = _p0_figures(priority_pairs)
+    cx_labels, cx_cm, cx_missed = [], None, None
+    if complexity_pairs:
+        cx_labels = ["simple", "medium", "complex"]
+        cm_ = np.zeros((3, 3), dtype=int)
+        for g, d in complexity_pairs:
+            cm_[cx_labels.index(g), cx_labels.index(d.complexity.value)] += 1
+        cx_cm = cm_.tolist()
+        cx_missed = sum(1 for g, d in complexity_pairs if g == "complex" and d.route is not Route.ESCALATE)
 
     by_lang = {}
     langs = np.array([d.lang for d in decisions])
@@ -154,6 +166,9 @@ def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
         priority_confusion=prio_cm,
         priority_accuracy=prio_acc,
         by_language=by_lang,
+        complexity_labels=cx_labels,
+        complexity_confusion=cx_cm,
+        complex_not_to_person=cx_missed,
         **p0,
         risk_coverage=risk_coverage(conf, correct, in_scope),
         misclassified=mis,

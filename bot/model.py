@@ -33,6 +33,7 @@ class TriageModel:
     urgency: IntentClassifier | None = None  # P0/P1/P2 from the message itself
     urgency_thresholds: UrgencyThresholds = field(default_factory=UrgencyThresholds)
     urgency_texts: list[str] = field(default_factory=list)  # its training examples, quoted as evidence
+    complexity: IntentClassifier | None = None  # simple/medium/complex from the message itself
 
     def save(self, path: Path) -> None:
         clf_meta, clf_arrays = self.classifier.to_state()
@@ -60,6 +61,10 @@ class TriageModel:
             files["urgency.json"] = json_bytes({**u_meta, "thresholds": self.urgency_thresholds.to_json(),
                                                 "texts": self.urgency_texts})
             files["urgency.safetensors"] = arrays_to_bytes(u_arrays)
+        if self.complexity is not None:
+            c_meta, c_arrays = self.complexity.to_state()
+            files["complexity.json"] = json_bytes(c_meta)
+            files["complexity.safetensors"] = arrays_to_bytes(c_arrays)
         write_model_dir(path, files, {"encoder": self.encoder.to_json()})
 
     @classmethod
@@ -83,8 +88,12 @@ class TriageModel:
                 u_meta = json.loads(files["urgency.json"])
                 urgency = IntentClassifier.from_state(u_meta, arrays_from_bytes(files["urgency.safetensors"]))
                 u_th, u_texts = UrgencyThresholds.from_json(u_meta["thresholds"]), list(u_meta["texts"])
+            complexity = None
+            if "complexity.json" in files:
+                complexity = IntentClassifier.from_state(json.loads(files["complexity.json"]),
+                                                         arrays_from_bytes(files["complexity.safetensors"]))
             return cls(
-                urgency=urgency, urgency_thresholds=u_th, urgency_texts=u_texts,
+                urgency=urgency, urgency_thresholds=u_th, urgency_texts=u_texts, complexity=complexity,
                 encoder=EncoderInfo.from_json(cfg["encoder"]),
                 classifier=clf,
                 calibration=Platt.from_json(cfg["calibration"]),

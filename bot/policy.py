@@ -66,6 +66,7 @@ class Decision:
     candidates: list[Candidate]
     answer: str | None = None
     reasons: list[str] = field(default_factory=list)
+    complexity: Complexity = Complexity.SIMPLE  # of the message: its intent's, raised by what it says
 
     def state_json(self) -> dict:
         """The predict format plus the reasons, kept in the conversation for the handoff packet."""
@@ -129,7 +130,7 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
             rest = [c for c in cands if c.intent != label]
             cands = [Candidate(label, conf, exact.faq_id)] + rest[:2]
             return Decision(text, lang, label, conf, Route.ANSWER, m.priority, exact.faq_id, cands,
-                            entry.answer_for(lang), [f"matches the curated FAQ phrasing {exact.question!r}"])
+                            entry.answer_for(lang), [f"matches the curated FAQ phrasing {exact.question!r}"], m.complexity)
     top = cands[0] if cands else None
     if top is None or top.confidence < th.confirm:
         conf = top.confidence if top else 0.0
@@ -162,4 +163,5 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
     if route is Route.ANSWER and m.complexity is Complexity.MEDIUM:
         route = Route.CONFIRM
         reasons.append(f"{top.intent} is medium complexity: answer with a confirm step")
-    return Decision(text, lang, top.intent, top.confidence, route, m.priority, top.faq_id, cands, answer, reasons)
+    return Decision(text, lang, top.intent, top.confidence, route, m.priority, top.faq_id, cands, answer, reasons,
+                    m.complexity)

@@ -79,6 +79,12 @@ def write_report(report: EvalReport, out: Path, title: str = "triage evaluation"
                 f"{_pct(report.p0_recall)}, P0 precision {_pct(report.p0_precision)}; P0 messages not routed to a "
                 f"person: {report.p0_not_to_person}, answered by the bot: {report.p0_answered}</p>"
                 f"<table><tr><th></th>{head}</tr>{body}</table>")
+    if report.complexity_confusion:
+        chead = "".join(f"<th>pred {c}</th>" for c in report.complexity_labels)
+        cbody = "".join(f"<tr><th>gold {c}</th>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+                        for c, row in zip(report.complexity_labels, report.complexity_confusion))
+        prio += (f"<h2>Complexity</h2><p>complex messages not routed to a person: {report.complex_not_to_person}</p>"
+                 f"<table><tr><th></th>{chead}</tr>{cbody}</table>")
     langs = "".join(f"<tr><th>{e(lang)}</th>" + "".join(f"<td>{_pct(v) if k != 'n' else v}</td>" for k, v in row.items())
                     + "</tr>" for lang, row in report.by_language.items())
     if langs:

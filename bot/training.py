@@ -229,13 +229,12 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     )
 
 
-def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
-                ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
-    """Train the message-urgency classifier on `- priority:` examples. The most likely class
-    counts; out-of-fold P0 recall and precision are reported (no threshold is tuned: with a few
-    hundred examples, out-of-fold probabilities run lower than the final model's)."""
+def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings,
+               positive: str) -> tuple[IntentClassifier | None, dict]:
+    """A classifier over message-level labels (urgency, complexity), with out-of-fold accuracy and
+    the recall/precision of the `positive` class reported. The most likely class counts."""
     if len(set(labels)) < 2 or len(texts) < 10:
-        return None, UrgencyThresholds(), {}
+        return None, {}
     y = np.array(labels)
     pred = np.empty(len(texts), dtype=object)
     for fold in stratified_folds(labels, 5, settings.seed):
@@ -245,22 +244,42 @@ def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Se
         clf = IntentClassifier(seed=settings.seed).fit(X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
         P = clf.predict_proba(X[fold], [texts[i] for i in fold])
         pred[fold] = np.array(clf.classes_)[P.argmax(axis=1)]
-    is_p0, flagged = y == "P0", pred == "P0"
+    pos, flagged = y == positive, pred == positive
     report = {"n": len(texts), "oof_accuracy": float(np.mean(pred == y)),
-              "oof_p0_recall": float(np.mean(flagged[is_p0])) if is_p0.any() else None,
-              "oof_p0_precision": float(np.mean(is_p0[flagged])) if flagged.any() else None}
-    return IntentClassifier(seed=settings.seed).fit(X, texts, y), UrgencyThresholds(), report
+              f"oof_{positive.lower()}_recall": float(np.mean(flagged[pos])) if pos.any() else None,
+              f"oof_{positive.lower()}_precision": float(np.mean(pos[flagged])) if flagged.any() else None}
+    return IntentClassifier(seed=settings.seed).fit(X, texts, y), report
+
+
+def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
+                ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
+    """Train the message-urgency classifier on `- priority:` examples. No threshold is tuned: with a
+    few hundred examples, out-of-fold probabilities run lower than the final model's."""
+    model, report = fit_labels(texts, labels, X, settings, "P0")
+    return model, UrgencyThresholds(), report
 
 
 def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: bool = False) -> TriageModel:
     texts = [e.text for e in data.examples]
     ptexts = [e.text for e, _ in data.priority_examples]
-    X_all = embedder.encode_document(texts + ptexts, progress=progress)
-    model = fit_model(data, X_all[: len(texts)], embedder, settings)
+    # Complexity is learnt from the `- complexity:` blocks and, where those exist, also from every
+    # intent example labelled with its intent's complexity: most messages are plain questions, and
+    # the model must see plenty of them not to call an ordinary question complex.
+    cpairs = [(e.text, c.value) for e, c in data.complexity_examples]
+    if cpairs:
+        seen = {t for t, _ in cpairs}
+        cpairs += [(e.text, data.intent_meta[e.label].complexity.value) for e in data.examples
+                   if e.label in data.intent_meta and e.text not in seen]
+    ctexts = [t for t, _ in cpairs]
+    X_all = embedder.encode_document(texts + ptexts + ctexts, progress=progress)
+    n, m = len(texts), len(texts) + len(ptexts)
+    model = fit_model(data, X_all[:n], embedder, settings)
     urgency, thresholds, report = fit_urgency(ptexts, [p.value for _, p in data.priority_examples],
-                                              X_all[len(texts):], settings)
+                                              X_all[n:m], settings)
     model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, ptexts
     model.report["urgency"] = report
+    model.complexity, model.report["complexity"] = fit_labels(
+        ctexts, [c for _, c in cpairs], X_all[m:], settings, "complex")
     return model
 
 

@@ -59,6 +59,7 @@ class TrainingData:
     faqs: list[FaqEntry] = field(default_factory=list)
     intent_meta: dict[str, IntentMeta] = field(default_factory=dict)
     priority_examples: list[tuple[Example, Priority]] = field(default_factory=list)
+    complexity_examples: list[tuple[Example, Complexity]] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -206,10 +207,18 @@ class _Collector:
                     raise DataError(f"priority block {prio.value} has no examples", path, _line(block))
                 for text, line in exs:
                     self.data.priority_examples.append((Example(text, prio.value, path, line), prio))
+            elif "complexity" in b:
+                cx = _enum(Complexity, b["complexity"], path, "complexity")
+                exs = _examples(b["examples"], path, f"complexity {cx.value}") if "examples" in b else []
+                if not exs:
+                    raise DataError(f"complexity block {cx.value} has no examples", path, _line(block))
+                for text, line in exs:
+                    self.data.complexity_examples.append((Example(text, cx.value, path, line), cx))
             elif any(k in b for k in ("synonym", "regex", "lookup")):
                 continue
             else:
-                raise DataError("nlu block must have 'intent', 'priority', 'synonym', 'regex' or 'lookup'", path, _line(block))
+                raise DataError("nlu block must have 'intent', 'priority', 'complexity', 'synonym', 'regex' or 'lookup'",
+                                path, _line(block))
 
     def faq(self, node: yaml.Node, path: Path) -> None:
         if not isinstance(node, yaml.SequenceNode):

@@ -24,16 +24,19 @@ def evaluate_engine(engine: TriageEngine, data: TrainingData, progress: bool = F
     """Score `engine` on every labelled example and priority example of `data`."""
     texts = [e.text for e in data.examples]
     ptexts = [e.text for e, _ in data.priority_examples]
-    X = engine.embedder.encode_query(texts + ptexts, progress=progress)
-    decisions = engine.predict(texts + ptexts, embeddings=X)
-    main, extra = decisions[: len(texts)], decisions[len(texts):]
+    ctexts = [e.text for e, _ in data.complexity_examples]
+    X = engine.embedder.encode_query(texts + ptexts + ctexts, progress=progress)
+    decisions = engine.predict(texts + ptexts + ctexts, embeddings=X)
+    n, m = len(texts), len(texts) + len(ptexts)
+    main, extra, cx = decisions[:n], decisions[n:m], decisions[m:]
     pairs: list[tuple[str, Decision]] = []
     for ex, d in zip(data.examples, main):
         gp = _priority_gold(data, ex)
         if gp is not None:
             pairs.append((gp, d))
     pairs += [(p.value, d) for (_, p), d in zip(data.priority_examples, extra)]
-    return evaluate_decisions(main, [e.label for e in data.examples], pairs)
+    cpairs = [(c.value, d) for (_, c), d in zip(data.complexity_examples, cx)]
+    return evaluate_decisions(main, [e.label for e in data.examples], pairs, cpairs)
 
 
 def _subset(data: TrainingData, idx: np.ndarray) -> TrainingData:

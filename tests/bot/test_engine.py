@@ -88,3 +88,34 @@ def test_urgency_raises_priority_explains_it_and_p0_is_never_answered(tmp_path, 
     assert calm.priority.value == "P2" and calm.route is Route.ANSWER
     vip = e.predict_one("what are the trading fees", Context(tier="vip"))
     assert vip.priority.value == "P1" and "P2 → P1: vip customer" in vip.reasons
+
+
+COMPLEXITY = """\
+nlu:
+- complexity: complex
+  examples: |
+    - refund my fee and reverse yesterday's trade and unlock my account
+    - reverse the trade and refund everything you charged
+    - my deposit is missing and my withdrawal failed and my account is locked
+    - change the date of birth on my account and merge my two accounts
+    - refund me, reverse it, and explain why you froze me
+    - reverse my transfer and refund the fee and unlock me
+"""
+
+
+def test_a_complex_message_goes_to_a_person_even_with_a_simple_intent(tmp_path, fake_embedder, settings):
+    from bot.training import train
+    from bot.training_data import load_training_data
+    from escalation.priorities import Complexity
+    from tests.conftest import write_data
+
+    d = write_data(tmp_path / "d")
+    (d / "complexity.yml").write_text(COMPLEXITY)
+    model = train(load_training_data(d), fake_embedder, settings)
+    assert model.complexity is not None and model.report["complexity"]["n"] > 6
+    e = TriageEngine(model, fake_embedder)
+    hard = e.predict_one("reverse the trade, refund the fee and unlock my account")
+    assert hard.complexity is Complexity.COMPLEX and hard.route is Route.ESCALATE
+    assert any(r.startswith("complex message") for r in hard.reasons)
+    easy = e.predict_one("what are the trading fees")
+    assert easy.complexity is Complexity.SIMPLE and easy.route is Route.ANSWER

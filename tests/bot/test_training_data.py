@@ -115,3 +115,15 @@ def test_default_bot_data_is_valid_and_big_enough():
         assert sum(detect_language(t) == "zh" for t in texts) >= 12, lab
     for f in data.faqs:
         assert {"en", "zh"} <= set(f.answers), f.id
+
+
+def test_complexity_blocks(tmp_path):
+    d = write_data(tmp_path / "d", faq=None)
+    (d / "cx.yml").write_text("nlu:\n- complexity: complex\n  examples: |\n    - refund me and fix my account\n"
+                              "- complexity: Weird\n  examples: |\n    - x\n")
+    with pytest.raises(DataError, match="complexity 'Weird' is not one of") as e:
+        load_training_data(d)
+    assert e.value.line == 5
+    (d / "cx.yml").write_text("nlu:\n- complexity: complex\n  examples: |\n    - refund me and fix my account\n")
+    data = load_training_data(d)
+    assert [(x.text, c) for x, c in data.complexity_examples] == [("refund me and fix my account", Complexity.COMPLEX)]
