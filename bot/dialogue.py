@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from bot.language import split_clauses
 from bot.messages import t
 from bot.policy import Decision, Route
 from escalation.priorities import Priority
@@ -145,6 +146,33 @@ def _answer_next(s: ConvState, options: list[str], question: str, k: Knowledge, 
     return None
 
 
+def _mixed(s: ConvState, msg: str, whole: Decision, k: Knowledge) -> Outcome | None:
+    """A message holding a simple question beside a problem for a person: answer the simple parts
+    and hand the rest over, in the same reply. None when the message is not like that."""
+    clauses = split_clauses(msg)
+    if len(clauses) < 2:
+        return None
+    parts = [(c, k.classify(c)) for c in clauses]
+    for_person = [(c, d) for c, d in parts if d.route is Route.ESCALATE and d.intent is not None]
+    if not for_person:
+        return None
+    replies = []
+    for part, d in parts:
+        if d.route is Route.ESCALATE or d.intent in HUMAN_INTENTS:
+            continue
+        text = k.answer(d.intent, s.lang) if d.intent else None
+        if text:
+            s.tried.append({"offered": d.intent, "as": "answer to part of the message", "part": part})
+            replies.append(Reply(f"{t(s.lang, 'about')} “{part}”: {text}"))
+    part, urgent = min(for_person, key=lambda cd: cd[1].priority.rank)
+    priority = min(urgent.priority, whole.priority, key=lambda p: p.rank) if whole.route is Route.ESCALATE \
+        else urgent.priority
+    why = urgent.reasons[-1] if urgent.reasons else "it needs a person"
+    out = _escalate(s, priority, f"part of the message needs a person (“{part}”: {why})", urgent.intent)
+    out.replies = replies
+    return out
+
+
 def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
     """Handle one user message; `s` is updated in place and returned in the outcome."""
     msg = text.strip()
@@ -194,8 +222,11 @@ def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
                     "confidence": round(d.confidence, 3)})
     if d.intent in HUMAN_INTENTS:
         return _escalate(s, d.priority, "the user asked for a person", d.intent)
+    mixed = _mixed(s, msg, d, k)
+    if mixed is not None:
+        return mixed
     if d.route is Route.ESCALATE:
-        why = d.reasons[0] if d.reasons else "the bot cannot handle this"
+        why = d.reasons[-1] if d.reasons else "the bot cannot handle this"
         return _escalate(s, d.priority, why, d.intent)
     options = [c.intent for c in d.candidates if c.intent not in HUMAN_INTENTS]
     if d.route is Route.ANSWER:

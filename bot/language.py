@@ -23,3 +23,22 @@ def detect_language(text: str, default: str = "en") -> str:
     if han + other == 0:
         return default
     return "zh" if han / (han + other) >= 0.3 else default
+
+
+_CLAUSE = re.compile(r"(?<=[.?!。？！；;])\s*|\s+(?:and also|also|besides|plus|另外|还有|同时|此外)\s*|(?:另外|还有|此外)[，,]?")
+
+
+_LEAD = re.compile(r"^(?:and also|also|and|besides|plus)\s+", re.IGNORECASE)
+
+
+def split_clauses(text: str, min_chars: int = 6) -> list[str]:
+    """Split a message into its sentences or clauses ("…? Also …", "…。另外…"); short bits stay
+    with their neighbour. A message with one clause comes back as a one-item list."""
+    parts = [_LEAD.sub("", p.strip(" ,，")) for p in _CLAUSE.split(text) if p and p.strip(" ,，")]
+    merged: list[str] = []
+    for p in parts:
+        if merged and (len(p) < min_chars or len(merged[-1]) < min_chars):
+            merged[-1] = f"{merged[-1]} {p}"
+        else:
+            merged.append(p)
+    return merged or [text]

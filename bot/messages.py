@@ -19,6 +19,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "back_to_bot": "You're back with the assistant. How can I help?",
         "agent_joined": "{agent} from support has joined the conversation.",
         "resolved_by_agent": "Support marked this conversation as resolved. Write again any time.",
+        "about": "About",
         "incident": "We know about a problem with “{topic}” that is affecting several customers, and our team "
                     "is working on it as top priority. Status: {status}",
     },
@@ -39,6 +40,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "back_to_bot": "已转回智能助手。请问还有什么可以帮您？",
         "agent_joined": "客服{agent}已加入对话。",
         "resolved_by_agent": "客服已将此对话标记为已解决。有问题随时留言。",
+        "about": "关于",
         "incident": "我们已知“{topic}”相关问题正在影响多位用户，团队正在以最高优先级处理。最新状态：{status}",
     },
 }

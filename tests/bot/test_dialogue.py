@@ -92,3 +92,26 @@ def test_state_json_round_trip():
     step(s, "q", kb(decision(Route.CONFIRM)))
     again = ConvState.from_json(s.to_json())
     assert again == s
+
+
+def test_mixed_message_answers_the_simple_part_and_escalates_the_rest():
+    whole = decision(Route.ESCALATE, intent="account_hacked", cands=("account_hacked",), prio=Priority.P0)
+    parts = {"what are the fees?": decision(Route.ANSWER, intent="faq/a"),
+             "my account was hacked": whole}
+    k = Knowledge(classify=lambda text: parts.get(text, whole),
+                  answer=lambda i, lang: ANSWERS.get(i, {}).get("en"), title=lambda i, lang: i)
+    s = ConvState()
+    out = step(s, "what are the fees? Also my account was hacked", k)
+    assert out.escalate is not None and out.escalate.priority is Priority.P0
+    assert [r.text for r in out.replies] == ["About “what are the fees?”: Answer A"]
+    assert s.state is State.QUEUED
+
+
+def test_split_clauses():
+    from bot.language import split_clauses
+
+    assert split_clauses("what are the fees? Also my account was hacked") == ["what are the fees?",
+                                                                              "my account was hacked"]
+    assert split_clauses("交易手续费是多少？另外我的账户被盗了") == ["交易手续费是多少？", "我的账户被盗了"]
+    assert split_clauses("how do I reset my password") == ["how do I reset my password"]
+    assert split_clauses("hi. my money is gone") == ["hi. my money is gone"]

@@ -178,3 +178,12 @@ def test_different_problems_do_not_make_an_incident(db_engine, tiny_model, fake_
         cid, _ = svc.create_conversation()
         svc.send(cid, text)
     assert not any(t.conversation_id.startswith("incident:") for t in svc.tickets.queue(svc.clock.now))
+
+
+def test_mixed_message_gets_the_answer_and_the_handoff_in_one_reply(service):
+    cid, _ = service.create_conversation()
+    turn = service.send(cid, "what are the trading fees? Also my account was hacked")
+    texts = [m.text for m in turn.replies]
+    assert turn.ticket_id and turn.state is State.QUEUED
+    assert texts[0].startswith("About “what are the trading fees?”: Trading costs 0.1% per trade.")
+    assert "P0" in texts[-1]
