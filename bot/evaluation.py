@@ -75,6 +75,14 @@ def risk_coverage(conf: np.ndarray, correct: np.ndarray, in_scope: np.ndarray, p
     return out
 
 
+def _confusion(pairs, labels: list[str], predicted) -> np.ndarray:
+    """Rows: gold label; columns: `predicted(decision)`."""
+    m = np.zeros((len(labels), len(labels)), dtype=int)
+    for gold, d in pairs:
+        m[labels.index(gold), labels.index(predicted(d))] += 1
+    return m
+
+
 def _p0_figures(pairs: Sequence[tuple[str, Decision]]) -> dict:
     gold = [g == "P0" for g, _ in pairs]
     pred = [d.priority.value == "P0" for _, d in pairs]
@@ -121,19 +129,14 @@ def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
     prio_labels, prio_cm, prio_acc = [], None, None
     if priority_pairs:
         prio_labels = ["P0", "P1", "P2"]
-        m = np.zeros((3, 3), dtype=int)
-        for gp, d in priority_pairs:
-            m[prio_labels.index(gp), prio_labels.index(d.priority.value)] += 1
+        m = _confusion(priority_pairs, prio_labels, lambda d: d.priority.value)
         prio_cm = m.tolist()
         prio_acc = float(np.trace(m) / m.sum()) if m.sum() else None
     p0 = _p0_figures(priority_pairs)
     cx_labels, cx_cm, cx_missed = [], None, None
     if complexity_pairs:
         cx_labels = ["simple", "medium", "complex"]
-        cm_ = np.zeros((3, 3), dtype=int)
-        for g, d in complexity_pairs:
-            cm_[cx_labels.index(g), cx_labels.index(d.complexity.value)] += 1
-        cx_cm = cm_.tolist()
+        cx_cm = _confusion(complexity_pairs, cx_labels, lambda d: d.complexity.value).tolist()
         cx_missed = sum(1 for g, d in complexity_pairs if g == "complex" and d.route is not Route.ESCALATE)
 
     by_lang = {}

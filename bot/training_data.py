@@ -201,24 +201,23 @@ class _Collector:
                 for text, line in exs:
                     self.add(text, name, path, line)
             elif "priority" in b:
-                prio = _enum(Priority, b["priority"], path, "priority")
-                exs = _examples(b["examples"], path, f"priority {prio.value}") if "examples" in b else []
-                if not exs:
-                    raise DataError(f"priority block {prio.value} has no examples", path, _line(block))
-                for text, line in exs:
-                    self.data.priority_examples.append((Example(text, prio.value, path, line), prio))
+                self._labelled(b, block, path, "priority", Priority, self.data.priority_examples)
             elif "complexity" in b:
-                cx = _enum(Complexity, b["complexity"], path, "complexity")
-                exs = _examples(b["examples"], path, f"complexity {cx.value}") if "examples" in b else []
-                if not exs:
-                    raise DataError(f"complexity block {cx.value} has no examples", path, _line(block))
-                for text, line in exs:
-                    self.data.complexity_examples.append((Example(text, cx.value, path, line), cx))
+                self._labelled(b, block, path, "complexity", Complexity, self.data.complexity_examples)
             elif any(k in b for k in ("synonym", "regex", "lookup")):
                 continue
             else:
                 raise DataError("nlu block must have 'intent', 'priority', 'complexity', 'synonym', 'regex' or 'lookup'",
                                 path, _line(block))
+
+    @staticmethod
+    def _labelled(b: dict, block: yaml.Node, path: Path, key: str, enum_cls, into: list) -> None:
+        """A `- priority: P0` or `- complexity: complex` block of message-level examples."""
+        value = _enum(enum_cls, b[key], path, key)
+        exs = _examples(b["examples"], path, f"{key} {value.value}") if "examples" in b else []
+        if not exs:
+            raise DataError(f"{key} block {value.value} has no examples", path, _line(block))
+        into.extend((Example(text, value.value, path, line), value) for text, line in exs)
 
     def faq(self, node: yaml.Node, path: Path) -> None:
         if not isinstance(node, yaml.SequenceNode):
