@@ -58,8 +58,7 @@ class TriageEngine:
     # -- content edits: live for the next message, no retraining --------------------------------
     def upsert_faq(self, entry: FaqEntry) -> None:
         self.faq_index.upsert(entry)
-        self.model.meta[faq_label(entry.id)] = IntentMeta(entry.complexity, entry.priority,
-                                                          entry.tags[0] if entry.tags else None)
+        self.model.meta[faq_label(entry.id)] = IntentMeta.of_faq(entry)
 
     def delete_faq(self, faq_id: str) -> None:
         self.faq_index.delete(faq_id)
@@ -69,7 +68,7 @@ class TriageEngine:
         """Triage metadata with the entries of `index` (which may hold edits not yet live)."""
         meta = dict(self.model.meta)
         for e in index.store:
-            meta[faq_label(e.id)] = IntentMeta(e.complexity, e.priority, e.tags[0] if e.tags else None)
+            meta[faq_label(e.id)] = IntentMeta.of_faq(e)
         return meta
 
     @staticmethod

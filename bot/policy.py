@@ -123,7 +123,7 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
     exact = max((h for h in hits.values() if h.faq_id in store), key=lambda h: h.score, default=None)
     if exact is not None and exact.score >= config.exact_match:
         entry = store.get(exact.faq_id)
-        m = meta.get(faq_label(exact.faq_id), IntentMeta(entry.complexity, entry.priority))
+        m = meta.get(faq_label(exact.faq_id), IntentMeta.of_faq(entry))
         if m.complexity is Complexity.SIMPLE:
             label = faq_label(exact.faq_id)
             conf = max([c.confidence for c in cands if c.intent == label] + [exact.score])

@@ -16,10 +16,11 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from bot import conversations as conv_db
 from bot.conversations import Message
-from bot.dialogue import HUMAN_INTENTS, Button, ConvState, Escalation, Knowledge, Reply, State, step
+from bot.dialogue import HUMAN_INTENTS, ConvState, Escalation, Knowledge, Reply, State, step
 from bot.engine import TriageEngine
 from bot.errors import ConflictError, NotFoundError
 from bot.language import detect_language
@@ -129,7 +130,7 @@ class ChatService:
             return cid
         try:
             return self.create_conversation("rest", key)[0]
-        except Exception:  # a concurrent first message created it: use that one
+        except IntegrityError:  # a concurrent first message created it: use that one
             with self.db.connect() as conn:
                 cid = conv_db.by_sender(conn, key)
             if cid is None:
@@ -282,12 +283,19 @@ class ChatService:
                   else self.tickets.claim_next(agent, now, teams))
         if ticket is not None and conversation_of(ticket):
             with self.db.begin() as conn:
-                conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
-                conv.state.state = State.WITH_AGENT
-                conv_db.add_message(conn, conv.id, "system", t(conv.state.lang, "agent_joined", agent=agent), now,
-                                    author=agent)
-                conv_db.save_state(conn, conv.id, conv.state, now)
+                self._move(conn, ticket, State.WITH_AGENT, now, agent, note="agent_joined")
         return ticket
+
+    def _move(self, conn, ticket: Ticket, to: State, now: float, agent: str, note: str | None = None) -> None:
+        """Put the ticket's conversation in state `to`, with an optional system message."""
+        conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
+        s = conv.state
+        s.state = to
+        if to in (State.BOT, State.RESOLVED):
+            s.pending, s.failed = None, 0
+        if note:
+            conv_db.add_message(conn, conv.id, "system", t(s.lang, note, agent=agent), now, author=agent)
+        conv_db.save_state(conn, conv.id, s, now)
 
     def agent_reply(self, ticket_id: str, agent: str, token: int, text: str) -> Message:
         now = self.clock()
@@ -295,10 +303,8 @@ class ChatService:
             ticket = self.tickets.check_claim(ticket_id, agent, token, now, conn)
             if not conversation_of(ticket):
                 raise ConflictError(f"ticket {ticket_id} has no single conversation to reply to (an incident?)")
-            conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
-            msg = conv_db.add_message(conn, conv.id, "agent", text, now, author=agent)
-            conv.state.state = State.WITH_AGENT
-            conv_db.save_state(conn, conv.id, conv.state, now)
+            msg = conv_db.add_message(conn, ticket.conversation_id, "agent", text, now, author=agent)
+            self._move(conn, ticket, State.WITH_AGENT, now, agent)
             return msg
 
     def release(self, ticket_id: str, agent: str, token: int, to_team: str | None = None) -> Ticket:
@@ -308,9 +314,7 @@ class ChatService:
                   else self.tickets.release(ticket_id, agent, token, now))
         if conversation_of(ticket):
             with self.db.begin() as conn:
-                conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
-                conv.state.state = State.QUEUED
-                conv_db.save_state(conn, conv.id, conv.state, now)
+                self._move(conn, ticket, State.QUEUED, now, agent)
         return ticket
 
     def close(self, ticket_id: str, agent: str, token: int, hand_back: bool) -> Ticket:
@@ -319,12 +323,8 @@ class ChatService:
         with self.db.begin() as conn:
             ticket = self.tickets.resolve(ticket_id, agent, token, now, conn)
             if conversation_of(ticket):
-                conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)
-                s = conv.state
-                s.state, s.pending, s.failed = (State.BOT if hand_back else State.RESOLVED), None, 0
-                key = "back_to_bot" if hand_back else "resolved_by_agent"
-                conv_db.add_message(conn, conv.id, "system", t(s.lang, key), now, author=agent)
-                conv_db.save_state(conn, conv.id, s, now)
+                self._move(conn, ticket, State.BOT if hand_back else State.RESOLVED, now, agent,
+                           note="back_to_bot" if hand_back else "resolved_by_agent")
             return ticket
 
 
@@ -338,6 +338,3 @@ def ticket_event(t: Ticket) -> dict:
             "language": t.language, "domain": t.domain, "created_at": t.created_at, "due_at": t.due_at,
             "breached": t.breached, "handoff": t.packet}
 
-
-def buttons_json(buttons: list[Button]) -> list[dict]:
-    return [{"title": b.title, "payload": b.payload} for b in buttons]

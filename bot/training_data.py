@@ -51,6 +51,11 @@ class IntentMeta:
     def from_json(cls, d: dict) -> "IntentMeta":
         return cls(Complexity(d["complexity"]), Priority(d["priority"]), d.get("domain"))
 
+    @classmethod
+    def of_faq(cls, entry: FaqEntry) -> "IntentMeta":
+        """An FAQ entry's triage metadata; its first tag is its domain."""
+        return cls(entry.complexity, entry.priority, entry.tags[0] if entry.tags else None)
+
 
 @dataclass
 class TrainingData:
@@ -255,7 +260,7 @@ class _Collector:
             meta = _meta(item, path, f"FAQ {fid!r}")
             entry = FaqEntry(fid, [q for q, _ in qs], answers, lang, tags, meta.complexity, meta.priority)
             self.data.faqs.append(entry)
-            self.data.intent_meta[faq_label(fid)] = IntentMeta(meta.complexity, meta.priority, tags[0] if tags else None)
+            self.data.intent_meta[faq_label(fid)] = IntentMeta.of_faq(entry)
             for q, ln in qs:
                 self.add(q, faq_label(fid), path, ln)
 

@@ -108,37 +108,30 @@ class TicketStore:
                     packet: dict | None = None) -> tuple[Ticket, bool]:
         """Open a ticket; (ticket, created). An open ticket for the same conversation is reused,
         raised to the more urgent priority if needed."""
-        values = dict(id=str(uuid.uuid4()), conversation_id=conversation_id, open_key=conversation_id,
-                      status=Status.QUEUED.value, priority=priority.rank, team=team, language=language,
-                      domain=domain, created_at=now, due_at=due_at,
-                      packet=json.dumps(packet or {}, ensure_ascii=False))
+        kw = dict(conversation_id=conversation_id, priority=priority, team=team, now=now, due_at=due_at,
+                  language=language, domain=domain, packet=packet)
         try:
             with self.engine.begin() as conn:
-                conn.execute(tickets.insert().values(**values))
-            return self.get(values["id"]), True
+                return self.open_ticket_in(conn, **kw)
         except IntegrityError:
             if conversation_id is None:
                 raise
+        # A concurrent escalation of the same conversation inserted first: reuse its ticket.
         with self.engine.begin() as conn:
-            row = conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
-            if row is None:  # resolved in between: open a fresh one
-                conn.execute(tickets.insert().values(**values))
-                return self._get(conn, values["id"]), True
-            if priority.rank < row.priority:
-                conn.execute(update(tickets).where(tickets.c.seq == row.seq)
-                             .values(priority=priority.rank, due_at=min(due_at, row.due_at)))
-            return self._get(conn, row.id), False
+            return self.open_ticket_in(conn, **kw)
 
-    def open_ticket_in(self, conn, *, conversation_id: str, priority: Priority, team: str, now: float,
+    def open_ticket_in(self, conn, *, conversation_id: str | None, priority: Priority, team: str, now: float,
                        due_at: float, language: str | None = None, domain: str | None = None,
                        packet: dict | None = None, intent: str | None = None) -> tuple[Ticket, bool]:
         """`open_ticket` inside the caller's transaction (the caller holds the conversation lock)."""
-        row = conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
+        row = None if conversation_id is None else \
+            conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
         if row is not None:
-            values = {"packet": json.dumps(packet or {}, ensure_ascii=False)}
+            values = {} if packet is None else {"packet": json.dumps(packet, ensure_ascii=False)}
             if priority.rank < row.priority:
                 values.update(priority=priority.rank, due_at=min(due_at, row.due_at))
-            conn.execute(update(tickets).where(tickets.c.seq == row.seq).values(**values))
+            if values:
+                conn.execute(update(tickets).where(tickets.c.seq == row.seq).values(**values))
             return self._get(conn, row.id), False
         tid = str(uuid.uuid4())
         conn.execute(tickets.insert().values(
