@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
     confirm_threshold: float | None = Field(None, ge=0.0, le=1.0)
     seed: int = 13
+    #: Directory of extra locale files (<code>.yml: strings, detection hints); see bot/locales.py.
+    locales_dir: Path | None = None
 
     # -- service -------------------------------------------------------------------------------
     #: SQLAlchemy URL: the embedded default is a SQLite file; postgresql://… for several servers.

@@ -15,6 +15,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
 from bot.language import detect_language
+from bot.locales import registry
 from intents.encoder import Embedder
 from kb_index.store import FaqEntry, FaqStore
 
@@ -110,15 +111,12 @@ class Hit:
 class FaqIndex:
     """Search FAQ entries by their phrasings. Entry score = best fused score over its phrasings."""
 
-    #: Weight of the dense channel per query language. The bundled encoder is English-only, so
-    #: Chinese leans on characters (retriever-alone hit@1 on held-out Chinese paraphrases: 60% at
-    #: 0.6, 75% at 0.2); a multilingual encoder would justify a higher weight.
-    LANGUAGE_DENSE_WEIGHT = {"zh": 0.2}
-
     def __init__(self, embedder: Embedder, dense_weight: float = 0.6, language_weights: dict | None = None):
         self.embedder = embedder
         self.dense_weight = dense_weight
-        self.language_weights = dict(self.LANGUAGE_DENSE_WEIGHT if language_weights is None else language_weights)
+        #: Weight of the dense channel per query language: `retrieval.dense_weight` of the locale
+        #: files unless given (Chinese leans on characters with the English-only bundled encoder).
+        self.language_weights = dict(registry().dense_weights() if language_weights is None else language_weights)
         self.store = FaqStore()
         self._vectors: dict[str, np.ndarray] = {}
         self._rows: list[tuple[str, str]] = []
