@@ -1,4 +1,5 @@
 import pytest
+from pathlib import Path
 
 from bot.errors import DataError
 from bot.training_data import OUT_OF_SCOPE, load_training_data
@@ -127,3 +128,12 @@ def test_complexity_blocks(tmp_path):
     (d / "cx.yml").write_text("nlu:\n- complexity: complex\n  examples: |\n    - refund me and fix my account\n")
     data = load_training_data(d)
     assert [(x.text, c) for x, c in data.complexity_examples] == [("refund me and fix my account", Complexity.COMPLEX)]
+
+
+def test_held_out_sets_share_no_message_with_the_training_data():
+    """The held-out evaluation sets stay held out: no message of theirs is a training example."""
+    root = Path(__file__).resolve().parents[2]
+    train = {e.text.strip().lower() for e in load_training_data(root / "training_data").examples}
+    for name in ("default_bot", "zh_faq", "zh_faq_fresh"):
+        held = {e.text.strip().lower() for e in load_training_data(root / "eval_data" / name).examples}
+        assert not held & train, (name, sorted(held & train)[:5])
