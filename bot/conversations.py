@@ -42,8 +42,12 @@ messages = Table(
     Column("idem_key", String(128), nullable=True),
     Column("reply_to", String(36), nullable=True),
     Column("created_at", Float, nullable=False),
+    # For user messages: the triage decision's intent and route (what the dashboard counts).
+    Column("intent", String(200), nullable=True),
+    Column("route", String(16), nullable=True),
     UniqueConstraint("conversation_id", "idem_key", name="uq_messages_idem"),
 )
+Index("ix_messages_created", messages.c.created_at)
 Index("ix_messages_conversation", messages.c.conversation_id, messages.c.seq)
 Index("ix_conversations_token", conversations.c.token_hash)
 
@@ -129,6 +133,10 @@ def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[
         author=author, idem_key=idem_key, reply_to=reply_to, created_at=now))
     r = conn.execute(select(messages).where(messages.c.id == mid)).one()
     return _msg(r)
+
+
+def tag_message(conn, message_id: str, intent: str | None, route: str | None) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(intent=intent, route=route))
 
 
 def find_by_idem(conn, cid: str, idem_key: str) -> Message | None:

@@ -186,6 +186,8 @@ class ChatService:
             user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key)
             state = conv.state
             outcome = step(state, text, knowledge)
+            if outcome.decision is not None:
+                conv_db.tag_message(conn, user_msg.id, outcome.decision.intent, outcome.decision.route.value)
             replies = list(outcome.replies)
             ticket_id = None
             if outcome.escalate is not None:
@@ -267,7 +269,7 @@ class ChatService:
         }
 
     def _handoff_replies(self, lang: str, ticket: Ticket, now: float) -> list[Reply]:
-        left = ticket.due_at - now
+        left = round(ticket.due_at - now)  # whole seconds: float noise must not turn 30 minutes into 31
         if left <= 3 * 3600:
             eta = t(lang, "eta_minutes", minutes=max(1, math.ceil(left / 60)))
         else:

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     agents: dict[str, str] = Field(default_factory=dict)
     editors: dict[str, str] = Field(default_factory=dict)
     admins: dict[str, str] = Field(default_factory=dict)
+    #: Signs browser sign-in cookies; by default derived from the credentials above.
+    session_secret: str | None = None
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    #: Where `triage evaluate --report` directories are looked for by the dashboard (newest wins).
+    reports_dir: Path | None = Path("reports")
     claim_lease_seconds: float = Field(300.0, gt=0)
     #: A burst of tickets about one intent from this many conversations within the window is
     #: one incident (an outage): one P0 ticket, and later users get a status answer instead.

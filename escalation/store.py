@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, and_, or_, select, update
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -44,8 +44,10 @@ tickets = Table(
     ts_column("resolved_at", nullable=True),
     Column("packet", Text, nullable=False, server_default="{}"),
     Column("intent", String(200), nullable=True),
+    ts_column("first_claimed_at", nullable=True),
 )
 Index("ix_tickets_intent_created", tickets.c.intent, tickets.c.created_at)
+Index("ix_tickets_created", tickets.c.created_at)
 Index("ix_tickets_queue", tickets.c.status, tickets.c.priority, tickets.c.due_at, tickets.c.seq)
 
 
@@ -175,7 +177,8 @@ class TicketStore:
             update(tickets)
             .where(tickets.c.seq == row.seq, tickets.c.claim_token == row.claim_token, _claimable(now))
             .values(status=Status.CLAIMED.value, agent=agent, lease_until=now + self.lease_seconds,
-                    claim_token=row.claim_token + 1))
+                    claim_token=row.claim_token + 1,
+                    first_claimed_at=func.coalesce(tickets.c.first_claimed_at, now)))
         return res.rowcount == 1
 
     def claim(self, ticket_id: str, agent: str, now: float) -> Ticket:

@@ -6,6 +6,7 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
+from fastapi.staticfiles import StaticFiles
 
 from bot.api import errors
 from bot.api.deps import Credentials, Staff
@@ -38,7 +39,7 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
                monitor_seconds: float | None = None) -> FastAPI:
     """Build the app from the objects it is given. With `monitor_seconds`, a background thread
     checks SLAs and delivers webhooks at that interval while the app runs."""
-    from bot.api import routes_agent, routes_chat, routes_editor
+    from bot.api import routes_agent, routes_chat, routes_editor, routes_web, session
     from bot.editor import EditorService
 
     metrics = Metrics()
@@ -61,6 +62,8 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
     app.state.service = service
     app.state.settings = settings
     app.state.credentials = Credentials(settings.agents, settings.editors, settings.admins)
+    app.state.session_secret = session.derive_secret(settings.session_secret,
+                                                     [settings.agents, settings.editors, settings.admins])
     app.state.conversation_limiter = RateLimiter(settings.conversation_rate_per_minute)
     app.state.client_limiter = RateLimiter(settings.client_rate_per_minute)
     app.state.metrics = metrics
@@ -75,6 +78,9 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
     app.include_router(routes_agent.router)
     app.include_router(routes_agent.status_router)
     app.include_router(routes_editor.router)
+    app.include_router(routes_web.router)
+    app.include_router(routes_web.pages)
+    app.mount("/static", StaticFiles(directory=routes_web.WEB / "static"), name="static")
     app.state.editor = EditorService(service)
 
     @app.get("/metrics", include_in_schema=False)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import hmac
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 
+from bot.api import session
 from bot.service import ChatService
 
 AGENT, EDITOR, ADMIN = "agent", "editor", "admin"
@@ -54,11 +56,31 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_staff(request: Request) -> Staff | None:
+    """The signed-in person of a browser session cookie, if valid and unexpired."""
+    cookie = request.cookies.get(session.COOKIE)
+    if not cookie:
+        return None
+    found = session.verify(request.app.state.session_secret, cookie, time.time())
+    return Staff(found[0], found[1]) if found else None
+
+
 def require(role: str):
     def dep(request: Request) -> Staff:
         token = bearer(request)
         if token is None:
-            raise _unauthorized("missing bearer credentials")
+            staff = session_staff(request)
+            if staff is None:
+                raise _unauthorized("missing bearer credentials or sign-in session")
+            if request.method not in SAFE_METHODS and session.CSRF_HEADER not in request.headers:
+                raise HTTPException(403, f"requests signed in by cookie must send the {session.CSRF_HEADER} header")
+            if role not in staff.roles:
+                raise HTTPException(403, f"{staff.name} lacks the {role} role")
+            request.app.state.seen_staff(staff)
+            return staff
         staff = request.app.state.credentials.lookup(token)
         if staff is None:
             if request.app.state.service.conversation_of_token(token):
@@ -74,6 +96,20 @@ def require(role: str):
 CurrentAgent = Annotated[Staff, Depends(require(AGENT))]
 CurrentEditor = Annotated[Staff, Depends(require(EDITOR))]
 CurrentAdmin = Annotated[Staff, Depends(require(ADMIN))]
+
+
+def require_staff(request: Request) -> Staff:
+    """Anyone signed in with a role (agent, editor or admin)."""
+    token = bearer(request)
+    staff = request.app.state.credentials.lookup(token) if token else session_staff(request)
+    if staff is None:
+        if token and request.app.state.service.conversation_of_token(token):
+            raise HTTPException(403, "a conversation token cannot act as staff")
+        raise _unauthorized("sign in, or send an agent's, editor's or admin's API key")
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(require_staff)]
 
 
 def conversation_access(request: Request, conversation_id: Annotated[str, Path(max_length=64)]) -> str:

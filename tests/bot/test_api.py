@@ -121,6 +121,9 @@ def test_rasa_rest_channel(client):
     ("post", "/agent/tickets/T/transfer", {"claim_token": 1, "team": "x"}, "agent"),
     ("post", "/agent/tickets/T/resolve", {"claim_token": 1}, "agent"),
     ("post", "/agent/tickets/T/hand-back", {"claim_token": 1}, "agent"),
+    ("get", "/agent/board", None, "agent"),
+    ("get", "/agent/teams", None, "agent"),
+    ("get", "/agent/events?seconds=1", None, "agent"),
 ])
 def test_staff_endpoints_against_every_role(client, method, path, body, role_needed):
     _, user_token = new_conv(client)
@@ -216,6 +219,7 @@ def test_editor_endpoints_against_every_role(client, method, path, body):
 @pytest.mark.parametrize("method, path, body", [
     ("get", "/conversations/{cid}/messages", None),
     ("post", "/conversations/{cid}/messages", {"text": "hello"}),
+    ("get", "/conversations/{cid}/events?seconds=1", None),
 ])
 def test_conversation_endpoints_against_every_role(client, method, path, body):
     cid, token = new_conv(client)
@@ -235,3 +239,13 @@ def test_public_endpoints_need_no_credentials(client):
     assert client.get("/status").status_code == 200
     assert client.get("/health").status_code == 200
     assert client.post("/webhooks/rest/webhook", json={"sender": "s", "message": "hi"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/dashboard/stats", "/dashboard/report", "/auth/me"])
+def test_staff_pages_data_needs_any_staff_role(client, path):
+    _, user_token = new_conv(client)
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers=H("not-a-key-at-all")).status_code == 401
+    assert client.get(path, headers=H(user_token)).status_code == 403
+    for key in KEYS.values():
+        assert client.get(path, headers=H(key)).status_code not in (401, 403)

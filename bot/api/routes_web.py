@@ -1,0 +1,213 @@
+"""Pages for people (chat widget, agent console, FAQ editor, dashboard), browser sign-in, and the
+live streams and figures those pages read. The pages are static HTML + JS over the JSON API."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from bot import dashboard
+from bot.api import events, session
+from bot.api.deps import (AGENT, EDITOR, ConversationId, CurrentAgent, CurrentStaff, ServiceDep, client_rate_limit,
+                          session_staff)
+from bot.api.schemas import MessagePublic, TicketPublic
+from bot.locales import registry
+from bot.service import conversation_of
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+PAGES = {"chat": None, "login": None, "agent": AGENT, "editor": EDITOR, "dashboard": "staff"}
+
+pages = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["web"])
+
+
+# -- pages ------------------------------------------------------------------------------------------
+def _page(name: str, status: int = 200) -> FileResponse:
+    return FileResponse(WEB / f"{name}.html", status_code=status, media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
+
+
+@pages.get("/")
+def home() -> FileResponse:
+    return _page("index")
+
+
+def _guarded(name: str, role: str | None):
+    def view(request: Request):
+        if role is not None:
+            staff = session_staff(request)
+            if staff is None:
+                return RedirectResponse(f"/login?next=/{name}", status_code=303)
+            if role != "staff" and role not in staff.roles:
+                return _page("forbidden", 403)
+        return _page(name)
+    view.__name__ = f"page_{name}"
+    return view
+
+
+for _name, _role in PAGES.items():
+    pages.add_api_route(f"/{_name}", _guarded(_name, _role), methods=["GET"])
+
+
+# -- sign-in ----------------------------------------------------------------------------------------
+class LoginIn(BaseModel):
+    key: str = Field(min_length=1, max_length=512, description="An agent's, editor's or admin's API key.")
+
+
+class Me(BaseModel):
+    name: str
+    roles: list[str]
+
+
+@router.post("/auth/login", response_model=Me, responses={401: {"description": "unknown key"}})
+def login(body: LoginIn, request: Request, response: Response) -> Me:
+    """Exchange an API key for a signed session cookie (HttpOnly, SameSite=Strict)."""
+    client_rate_limit(request)
+    staff = request.app.state.credentials.lookup(body.key)
+    if staff is None:
+        raise HTTPException(401, "unknown key")
+    hours = request.app.state.settings.session_hours
+    cookie = session.sign(request.app.state.session_secret, staff.name, staff.roles, time.time() + hours * 3600)
+    response.set_cookie(session.COOKIE, cookie, max_age=int(hours * 3600), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return Me(name=staff.name, roles=sorted(staff.roles))
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(response: Response) -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(session.COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", response_model=Me)
+def me(staff: CurrentStaff) -> Me:
+    return Me(name=staff.name, roles=sorted(staff.roles))
+
+
+# -- the widget's words -----------------------------------------------------------------------------
+@router.get("/locales", response_model=dict[str, dict[str, str]])
+def locales() -> dict[str, dict[str, str]]:
+    """Every language's strings (the bot's and the widget's), with English filling the gaps."""
+    reg = registry()
+    base = reg.get(reg.default).strings
+    return {code: {**base, **reg.get(code).strings} for code in reg.codes}
+
+
+# -- live streams -----------------------------------------------------------------------------------
+Seconds = Annotated[float, Query(ge=1, le=60, description="Stream for this long, then end (clients reconnect).")]
+
+
+@router.get("/conversations/{conversation_id}/events", tags=["conversations"],
+            responses={200: {"content": {"text/event-stream": {}}}})
+def conversation_events(conversation_id: ConversationId, request: Request, service: ServiceDep,
+                        after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, seconds: Seconds = 25.0):
+    """Server-sent events: `message` for each new message (agents' replies included), `state`
+    when the conversation's state changes."""
+    last = {"seq": after, "state": None}
+
+    def poll():
+        state, msgs = service.transcript(conversation_id, last["seq"])
+        out: list[events.Event] = [("message", MessagePublic.of(m).model_dump()) for m in msgs]
+        if msgs:
+            last["seq"] = msgs[-1].seq
+        if state.state.value != last["state"]:
+            last["state"] = state.state.value
+            out.append(("state", {"state": state.state.value, "language": state.lang}))
+        return out
+
+    return events.stream(request, poll, seconds)
+
+
+def _board(service, agent: str) -> dict:
+    now = service.clock()
+    queue = service.tickets.queue(now)
+    mine = [t for t in service.tickets.open_tickets() if t.claimed_by(agent, now)]
+    return {"now": now, "queue": [TicketPublic.of(t).model_dump() for t in queue],
+            "mine": [TicketPublic.of(t).model_dump() for t in mine]}
+
+
+@router.get("/agent/board", tags=["agents"])
+def board(agent: CurrentAgent, service: ServiceDep) -> dict:
+    """The queue in order and the caller's own claimed tickets, with the server's clock."""
+    return _board(service, agent.name)
+
+
+@router.get("/agent/teams", tags=["agents"], response_model=list[str])
+def teams(agent: CurrentAgent, service: ServiceDep) -> list[str]:
+    return [t.name for t in service.teams]
+
+
+@router.get("/agent/events", tags=["agents"], responses={200: {"content": {"text/event-stream": {}}}})
+def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
+                 ticket: Annotated[str | None, Query(max_length=64)] = None,
+                 after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, seconds: Seconds = 25.0):
+    """Server-sent events for the console: `board` whenever the queue or the caller's tickets
+    change; with `ticket`, `message` for each new message of its conversation."""
+    last = {"board": None, "seq": after}
+
+    def poll():
+        out: list[events.Event] = []
+        b = _board(service, agent.name)
+        key = [(t["id"], t["status"], t["agent"], t["priority"], t["breached"], t["claim_token"])
+               for t in b["queue"] + b["mine"]]
+        if key != last["board"]:
+            last["board"] = key
+            out.append(("board", b))
+        if ticket:
+            try:
+                t = service.tickets.get(ticket)
+            except Exception:
+                return out
+            if conversation_of(t):
+                _, msgs = service.transcript(t.conversation_id, last["seq"])
+                out += [("message", MessagePublic.of(m).model_dump()) for m in msgs]
+                if msgs:
+                    last["seq"] = msgs[-1].seq
+        return out
+
+    return events.stream(request, poll, seconds)
+
+
+# -- dashboard --------------------------------------------------------------------------------------
+@router.get("/dashboard/stats", tags=["dashboard"])
+def stats(staff: CurrentStaff, service: ServiceDep,
+          days: Annotated[float, Query(gt=0, le=366, description="Period: the last N days.")] = 7.0) -> dict:
+    """Containment, escalations and SLA breaches per priority, median wait, busiest intents."""
+    now = service.clock()
+    s = dashboard.collect(service.db, now - days * 86400, now)
+    return {"days": days, "conversations": s.conversations, "contained": s.contained,
+            "containment_rate": s.containment_rate, "messages": s.messages, "routes": s.routes,
+            "escalations": s.escalations, "breaches": s.breaches, "waiting": s.waiting,
+            "median_wait_seconds": s.median_wait_seconds,
+            "busiest": [{"intent": b.intent, "messages": b.messages, "escalated": b.escalated} for b in s.busiest]}
+
+
+def _report(request: Request):
+    return dashboard.latest_report(request.app.state.settings.reports_dir)
+
+
+@router.get("/dashboard/report", tags=["dashboard"])
+def report(staff: CurrentStaff, request: Request) -> dict:
+    """The newest evaluation report's headline figures and its plots (404 when there is none)."""
+    r = _report(request)
+    if r is None:
+        raise HTTPException(404, "no evaluation report yet: run triage evaluate --report "
+                                 f"{request.app.state.settings.reports_dir}/<name>")
+    keys = ("n", "in_scope_accuracy", "out_of_scope_recall", "answer_coverage", "answer_precision",
+            "out_of_scope_answered", "p0_recall", "p0_precision", "p0_not_to_person")
+    return {"name": r.directory.name, "summary": {k: r.summary.get(k) for k in keys if k in r.summary},
+            "plots": [f"/dashboard/report/{p}" for p in r.plots]}
+
+
+@router.get("/dashboard/report/{name}", tags=["dashboard"], response_class=FileResponse)
+def report_plot(name: Annotated[str, PathParam(max_length=128)], staff: CurrentStaff, request: Request):
+    r = _report(request)
+    if r is None or name not in r.plots:
+        raise HTTPException(404, f"no plot {name!r} in the latest report")
+    return FileResponse(r.directory / name, media_type="image/png")

@@ -1,0 +1,43 @@
+"""Browser sign-in: a signed, expiring session cookie standing for an API key's holder and roles.
+
+The cookie carries no key, only `name|roles|expiry` and an HMAC over them. The signing secret is
+TRIAGE_SESSION_SECRET, or else derived from the configured credentials, so every server with the
+same configuration accepts the same cookies (and changing a key signs everyone out).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+COOKIE = "triage_session"
+#: Header the pages send with every request; a cross-site form cannot set it.
+CSRF_HEADER = "x-triage-csrf"
+
+
+def derive_secret(explicit: str | None, credentials: list[dict[str, str]]) -> bytes:
+    if explicit:
+        return explicit.encode()
+    blob = json.dumps([sorted(c.items()) for c in credentials], sort_keys=True).encode()
+    return hashlib.sha256(b"triage-session\0" + blob).digest()
+
+
+def sign(secret: bytes, name: str, roles: frozenset[str], expires: float) -> str:
+    body = base64.urlsafe_b64encode(json.dumps([name, sorted(roles), int(expires)]).encode()).decode()
+    mac = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{mac}"
+
+
+def verify(secret: bytes, cookie: str, now: float) -> tuple[str, frozenset[str]] | None:
+    body, _, mac = cookie.partition(".")
+    good = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    if not mac or not hmac.compare_digest(mac, good):
+        return None
+    try:
+        name, roles, expires = json.loads(base64.urlsafe_b64decode(body.encode()))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(name, str) or not isinstance(roles, list) or not isinstance(expires, int) or expires <= now:
+        return None
+    return name, frozenset(str(r) for r in roles)

@@ -1,0 +1,117 @@
+// FAQ editor: search, edit in every language, draft → publish behind the golden-set gate,
+// history with rollback, and "try it" against the drafts.
+"use strict";
+(async () => {
+  const { api, el } = triage;
+  const $ = id => document.getElementById(id);
+  triage.header($("nav"), await triage.whoami());
+  const languages = Object.keys(await api("/locales"));
+  let current = null;
+
+  async function refresh() {
+    const q = $("search").value.trim();
+    const res = await api(`/editor/faq${q ? `?q=${encodeURIComponent(q)}` : ""}`);
+    const drafts = new Set(res.drafts);
+    const ids = res.data.map(e => e.id);
+    for (const d of drafts) if (!ids.includes(d) && (!q || d.includes(q))) ids.push(d);
+    $("entries").replaceChildren(...ids.map(id => {
+      const e = res.data.find(x => x.id === id);
+      return el("div", { class: `ticket${current === id ? " active" : ""}`, "data-entry": id, onclick: () => open(id) },
+        el("strong", {}, id), drafts.has(id) ? el("span", { class: "badge P1", style: "margin-left:.4rem" }, "draft") : null,
+        el("div", { class: "meta" }, e ? (e.questions[0] || "") : "(not published yet)"));
+    }));
+  }
+
+  function fill(entry) {
+    $("questions").value = (entry?.questions || []).join("\n");
+    $("answers").replaceChildren(...languages.map(code => el("div", {},
+      el("label", { for: `answer-${code}` }, `Answer (${code})`),
+      el("textarea", { id: `answer-${code}`, rows: 3 }, entry?.answers?.[code] || ""))));
+    $("priority").value = entry?.priority || "P2";
+    $("complexity").value = entry?.complexity || "simple";
+    $("tags").value = (entry?.tags || []).join(", ");
+  }
+
+  function body() {
+    const answers = {};
+    for (const code of languages) { const v = $(`answer-${code}`).value.trim(); if (v) answers[code] = v; }
+    return { questions: $("questions").value.split("\n").map(s => s.trim()).filter(Boolean), answers,
+             priority: $("priority").value, complexity: $("complexity").value,
+             tags: $("tags").value.split(",").map(s => s.trim()).filter(Boolean) };
+  }
+
+  function result(kind, ...children) {
+    $("result").className = kind; $("result").replaceChildren(...children);
+  }
+
+  function history(detail) {
+    if (!detail.versions.length) { $("history").replaceChildren(el("p", { class: "muted" }, "As trained; no edits yet.")); return; }
+    $("history").replaceChildren(el("table", {},
+      el("tr", {}, el("th", {}, "version"), el("th", {}, "what"), el("th", {}, "by"), el("th", {}, "when"), el("th", {})),
+      detail.versions.slice().reverse().map(v => el("tr", {},
+        el("td", {}, v.version), el("td", {}, v.kind), el("td", {}, v.author),
+        el("td", {}, new Date(v.created_at * 1000).toLocaleString()),
+        el("td", {}, el("button", { type: "button", "data-rollback": v.version, onclick: () => rollback(v.version) }, "Roll back to this")))),
+      el("tr", {}, el("td", {}, 0), el("td", { colspan: 3 }, "as trained"),
+        el("td", {}, el("button", { type: "button", "data-rollback": 0, onclick: () => rollback(0) }, "Roll back to this")))));
+  }
+
+  async function open(id) {
+    current = id;
+    let detail;
+    try { detail = await api(`/editor/faq/${encodeURIComponent(id)}`); }
+    catch (e) { if (e.status !== 404) throw e; detail = { id, live: null, draft: null, versions: [] }; }
+    $("placeholder").classList.add("hidden"); $("form").classList.remove("hidden"); $("result").className = "hidden";
+    $("entry-id").textContent = id;
+    $("entry-status").textContent = detail.draft ? "unpublished draft (shown)" : detail.live ? "live" : "new entry";
+    fill(detail.draft?.entry || detail.live);
+    history(detail);
+    refresh();
+  }
+
+  async function guarded(fn, done) {
+    try { await fn(); result("success", done); await open(current); result("success", done); }
+    catch (e) {
+      if (e.status === 409 && e.body?.broken) {
+        result("error", el("strong", {}, "Refused by the golden-set gate: "), e.message,
+          el("ul", {}, e.body.broken.map(b => el("li", {}, `“${b.question}” should reach ${b.expected}, would reach ${b.got} (${b.route})`))));
+      } else result("error", e.message);
+    }
+  }
+
+  $("save-draft").addEventListener("click", () => guarded(
+    () => api(`/editor/faq/${encodeURIComponent(current)}/draft`, { method: "PUT", body: body() }), "Draft saved. It is not live until published."));
+  $("publish").addEventListener("click", () => guarded(async () => {
+    await api(`/editor/faq/${encodeURIComponent(current)}/draft`, { method: "PUT", body: body() });
+    await api(`/editor/faq/${encodeURIComponent(current)}/publish`, { method: "POST" });
+  }, "Published: live now, no retraining needed."));
+  $("delete").addEventListener("click", () => {
+    if (confirm(`Delete ${current}?`)) guarded(() => api(`/editor/faq/${encodeURIComponent(current)}`, { method: "DELETE" }), "Deleted.");
+  });
+  const rollback = v => guarded(() => api(`/editor/faq/${encodeURIComponent(current)}/rollback`, { method: "POST", body: { version: v } }),
+                                `Rolled back to version ${v}.`);
+
+  $("new").addEventListener("click", () => {
+    const id = $("new-id").value.trim();
+    if (!/^[A-Za-z0-9_.\-]{1,128}$/.test(id)) { alert("Use letters, digits, _ . - for the id."); return; }
+    $("new-id").value = ""; open(id);
+  });
+  let timer = null;
+  $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 200); });
+
+  $("try-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const text = $("try-text").value.trim();
+    if (!text) return;
+    try {
+      const d = await api("/editor/try", { method: "POST", body: { text, with_drafts: $("try-drafts").checked } });
+      $("try-result").replaceChildren(
+        el("p", { id: "try-route" }, el("strong", {}, d.route), ` · ${d.intent || "no intent"} · confidence ${d.confidence.toFixed(2)} · ${d.priority}`),
+        d.answer ? el("div", { class: "notice" }, d.answer) : null,
+        el("table", {}, d.candidates.map(c => el("tr", {}, el("td", {}, c.intent), el("td", {}, c.confidence.toFixed(2))))),
+        el("div", { class: "muted" }, d.reasons.join(" · ")));
+    } catch (e) { $("try-result").replaceChildren(el("p", { class: "error" }, e.message)); }
+  });
+
+  refresh();
+})();
