@@ -265,9 +265,12 @@ def serve(
     logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not (settings.agents or settings.admins):
         _err("warning: no agent credentials configured (TRIAGE_AGENTS / TRIAGE_ADMINS): nobody can take tickets")
-    _err(f"triage serving on http://{settings.host}:{settings.port} (API docs at http://{settings.host}:"
-         f"{settings.port}/docs), database {settings.database_url.split('@')[-1]}")
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None)
+    base = f"http://{settings.host}:{settings.port}"
+    _err(f"triage serving on {base} (API docs at {base}/docs), database {settings.database_url.split('@')[-1]}")
+    _err(f"  chat widget {base}/chat · agent console {base}/agent · FAQ editor {base}/editor · "
+         f"dashboard {base}/dashboard (sign in with an API key)")
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None,
+                timeout_graceful_shutdown=5)
 
 
 @app.command()

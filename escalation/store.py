@@ -75,6 +75,7 @@ class Ticket:
     breached: bool
     resolved_at: float | None
     packet: dict = field(default_factory=dict)
+    intent: str | None = None
 
     def claimed_by(self, agent: str, now: float) -> bool:
         return self.status is Status.CLAIMED and self.agent == agent and (self.lease_until or 0) > now
@@ -86,7 +87,7 @@ def _row(r) -> Ticket:
         priority=Priority(f"P{r.priority}"), team=r.team, language=r.language, domain=r.domain,
         created_at=r.created_at, due_at=r.due_at, agent=r.agent, lease_until=r.lease_until,
         claim_token=r.claim_token, breached=bool(r.breached), resolved_at=r.resolved_at,
-        packet=json.loads(r.packet or "{}"),
+        packet=json.loads(r.packet or "{}"), intent=r.intent,
     )
 
 

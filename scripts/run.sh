@@ -10,6 +10,11 @@ MODEL=${TRIAGE_MODEL_DIR:-models/default}
 if [ ! -f "$MODEL/manifest.json" ] || [ -n "$(find training_data -newer "$MODEL/manifest.json" -print -quit)" ]; then
   .venv/bin/triage train --data training_data --out "$MODEL"
 fi
+# The held-out evaluation, for the dashboard's plots (redone whenever the model is newer).
+REPORT=${TRIAGE_REPORTS_DIR:-reports}/default_bot
+if [ ! -f "$REPORT/report.json" ] || [ "$MODEL/manifest.json" -nt "$REPORT/report.json" ]; then
+  .venv/bin/triage evaluate --model "$MODEL" --data eval_data/default_bot --report "$REPORT" > /dev/null
+fi
 # A local admin key (agent + editor + admin roles), made once and kept in .triage/ (not committed).
 if [ -z "${TRIAGE_ADMINS:-}" ]; then
   mkdir -p .triage

@@ -87,12 +87,14 @@ class TicketPublic(BaseModel):
     lease_until: float | None
     claim_token: int
     breached: bool
+    intent: str | None = None
 
     @classmethod
     def of(cls, t: Ticket) -> "TicketPublic":
         return cls(id=t.id, conversation_id=t.conversation_id, status=t.status.value, priority=t.priority.value,
                    team=t.team, language=t.language, domain=t.domain, created_at=t.created_at, due_at=t.due_at,
-                   agent=t.agent, lease_until=t.lease_until, claim_token=t.claim_token, breached=t.breached)
+                   agent=t.agent, lease_until=t.lease_until, claim_token=t.claim_token, breached=t.breached,
+                   intent=t.intent)
 
 
 class TicketDetail(TicketPublic):

@@ -18,12 +18,12 @@
   }
 
   function card(t, mine) {
-    const p = t.packet_intent || "";
     return el("div", { class: `ticket prio-${t.priority}${current && current.id === t.id ? " active" : ""}`,
                        "data-ticket": t.id, onclick: () => mine ? open(t.id) : claim(t.id) },
       el("div", { class: "row" }, el("span", { class: `badge ${t.priority}` }, t.priority),
-        el("span", {}, t.domain || t.team), countdown(t)),
-      el("div", { class: "meta" }, `${t.language || "?"} · team ${t.team}${t.breached ? " · SLA breached" : ""}`,
+        el("span", {}, t.intent || t.domain || "conversation"), countdown(t)),
+      el("div", { class: "meta" }, `${t.language || "?"} · team ${t.team}${t.domain ? ` · ${t.domain}` : ""}` +
+        `${t.breached ? " · SLA breached" : ""}`,
         mine ? "" : " · click to claim"));
   }
 
@@ -51,6 +51,18 @@
     $("transcript").scrollTop = $("transcript").scrollHeight;
   }
 
+  // One step of what the bot tried, in words.
+  function tried(x) {
+    if (typeof x === "string") return x;
+    if (x.user_said !== undefined)
+      return `user said “${x.user_said}” → ${x.route}${x.intent ? ` (${x.intent}, ${Number(x.confidence ?? 0).toFixed(2)})` : ""}`;
+    if (x.offered !== undefined)
+      return x.as === "did_you_mean" ? `asked “Did you mean…?”: ${[].concat(x.offered).join(", ")}`
+           : x.part ? `answered part “${x.part}” with ${x.offered}` : `answered with ${x.offered}`;
+    if (x.user !== undefined) return `user: ${x.user}`;
+    return JSON.stringify(x);
+  }
+
   function packet(p) {
     const rows = [];
     rows.push(el("p", {}, el("strong", {}, "Why a person: "), p.reason || "—"));
@@ -63,7 +75,7 @@
         p.candidates.map(c => el("tr", {}, el("td", {}, c.intent), el("td", {}, (c.confidence ?? 0).toFixed(2))))));
     }
     rows.push(el("h4", {}, "What the bot tried"));
-    rows.push((p.tried || []).length ? el("ul", {}, p.tried.map(x => el("li", {}, typeof x === "string" ? x : JSON.stringify(x))))
+    rows.push((p.tried || []).length ? el("ul", {}, p.tried.map(x => el("li", {}, tried(x))))
                                      : el("p", { class: "muted" }, "Nothing: it went straight to a person."));
     if (p.suggested_reply) {
       rows.push(el("h4", {}, "Suggested reply"));
@@ -119,6 +131,14 @@
       await open(t.id);
     });
   }
+
+  // Keep the claims of an open console alive: renew each of my leases every minute (a lease
+  // lasts TRIAGE_CLAIM_LEASE_SECONDS, 5 minutes by default); a closed console lets them lapse.
+  setInterval(() => {
+    for (const t of board.mine) {
+      api(`/agent/tickets/${t.id}/renew`, { method: "POST", body: { claim_token: t.claim_token } }).catch(() => {});
+    }
+  }, 60000);
 
   $("claim-next").addEventListener("click", () => claim(null));
   $("reply-form").addEventListener("submit", ev => {

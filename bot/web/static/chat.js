@@ -5,6 +5,15 @@
   const params = new URLSearchParams(location.search);
   if (params.has("embed")) document.getElementById("chat").classList.add("embed");
   const STORE = "triage.conversation";
+  // Embedded in another site, the frame may be refused storage (third-party storage blocking):
+  // then the conversation lives as long as the page.
+  const memory = new Map();
+  const storage = (() => {
+    try { localStorage.setItem("triage.probe", "1"); localStorage.removeItem("triage.probe"); return localStorage; }
+    catch (e) {
+      return { getItem: k => memory.get(k) ?? null, setItem: (k, v) => memory.set(k, v), removeItem: k => memory.delete(k) };
+    }
+  })();
   const strings = await api("/locales");
   let lang = params.get("lang") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
   if (!strings[lang]) lang = "en";
@@ -12,8 +21,8 @@
 
   const log = document.getElementById("log"), input = document.getElementById("text");
   const banner = document.getElementById("banner");
-  let conv = JSON.parse(localStorage.getItem(STORE) || "null");
-  let lastSeq = 0, stream = null;
+  let conv = JSON.parse(storage.getItem(STORE) || "null");
+  let lastSeq = 0, stream = null, userSpoke = false;
   const seen = new Set(), titles = new Map();
 
   function chrome() {
@@ -32,7 +41,7 @@
     lastSeq = Math.max(lastSeq, m.seq);
     for (const b of m.buttons || []) titles.set(b.payload, b.title);
     const text = m.role === "user" && m.text.startsWith("/") ? (titles.get(m.text) || m.text) : m.text;
-    if (m.role === "user") clearChoices();
+    if (m.role === "user") { clearChoices(); userSpoke = true; }
     const node = el("div", { class: `msg ${m.role}`, "data-role": m.role },
       m.role === "agent" ? el("span", { class: "who" }, `${t("widget_agent")} · ${m.author || ""}`) : null, text);
     log.append(node);
@@ -54,14 +63,18 @@
     stream?.stop();
     stream = listen(() => `/conversations/${conv.id}/events?after=${lastSeq}`, (name, data) => {
       if (name === "message") render(data);
-      if (name === "state") { showState(data.state); if (strings[data.language]) { lang = data.language; chrome(); } }
+      if (name === "state") {
+        showState(data.state);
+        // The conversation's language is the user's: follow it once they have written.
+        if (userSpoke && strings[data.language] && data.language !== lang) { lang = data.language; chrome(); }
+      }
     }, { token: conv.token });
   }
 
   async function ensureConversation() {
     if (conv) return;
     conv = await api("/conversations", { method: "POST" });
-    localStorage.setItem(STORE, JSON.stringify(conv));
+    storage.setItem(STORE, JSON.stringify(conv));
     follow();
   }
 
@@ -76,7 +89,7 @@
       turn.replies.forEach(render);
       showState(turn.state);
     } catch (e) {
-      if (e.status === 401 || e.status === 404) { localStorage.removeItem(STORE); conv = null; }
+      if (e.status === 401 || e.status === 404) { storage.removeItem(STORE); conv = null; }
       log.append(el("div", { class: "msg system error" }, `${t("widget_error")} (${e.message})`));
     }
   }
@@ -88,7 +101,7 @@
     send(text);
   });
   document.getElementById("new").addEventListener("click", () => {
-    stream?.stop(); localStorage.removeItem(STORE); conv = null; lastSeq = 0; seen.clear();
+    stream?.stop(); storage.removeItem(STORE); conv = null; lastSeq = 0; seen.clear(); userSpoke = false;
     log.replaceChildren(el("div", { class: "msg bot" }, t("widget_intro"))); showState(null);
   });
 
@@ -101,7 +114,7 @@
       tr.messages.forEach(render);
       showState(tr.state);
       follow();
-    } catch (e) { localStorage.removeItem(STORE); conv = null; }
+    } catch (e) { storage.removeItem(STORE); conv = null; }
   }
   input.focus();
 })();

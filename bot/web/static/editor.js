@@ -69,12 +69,15 @@
     refresh();
   }
 
-  async function guarded(fn, done) {
+  async function guarded(fn, done, draftKept = false) {
     try { await fn(); result("success", done); await open(current); result("success", done); }
     catch (e) {
       if (e.status === 409 && e.body?.broken) {
         result("error", el("strong", {}, "Refused by the golden-set gate: "), e.message,
-          el("ul", {}, e.body.broken.map(b => el("li", {}, `“${b.question}” should reach ${b.expected}, would reach ${b.got} (${b.route})`))));
+          el("ul", {}, e.body.broken.map(b => el("li", {},
+            `“${b.question}” must reach ${b.expected} (now: ${b.route_before}); after this change: ${b.got} (${b.route})`))),
+          el("p", { class: "muted" }, draftKept ? "Nothing was published; your edit is kept as a draft." : "Nothing changed."));
+        if (draftKept) { $("entry-status").textContent = "unpublished draft (refused)"; refresh(); }
       } else result("error", e.message);
     }
   }
@@ -84,7 +87,7 @@
   $("publish").addEventListener("click", () => guarded(async () => {
     await api(`/editor/faq/${encodeURIComponent(current)}/draft`, { method: "PUT", body: body() });
     await api(`/editor/faq/${encodeURIComponent(current)}/publish`, { method: "POST" });
-  }, "Published: live now, no retraining needed."));
+  }, "Published: live now, no retraining needed.", true));
   $("delete").addEventListener("click", () => {
     if (confirm(`Delete ${current}?`)) guarded(() => api(`/editor/faq/${encodeURIComponent(current)}`, { method: "DELETE" }), "Deleted.");
   });

@@ -166,3 +166,19 @@ def test_dashboard_shows_figures_and_the_latest_evaluation(live, browser, page, 
     d.locator('#plots img[alt="risk_coverage.png"]').wait_for()
     assert d.locator("#report-summary").inner_text().startswith("in-scope accuracy 90.0%")
     ctx.close()
+
+
+def test_embed_snippet_opens_the_widget_in_another_site(live, browser):
+    """The one-line snippet on a page of another origin: a button opens the widget in a frame,
+    which works even where the frame is refused storage (third-party storage blocking)."""
+    ctx = browser.new_context()
+    host = ctx.new_page()
+    host.set_default_timeout(15_000)
+    host.set_content(f'<html><body><h1>Shop</h1><script src="{live.url}/static/embed.js" data-lang="en">'
+                     '</script></body></html>')
+    host.locator("button", has_text="Chat with us").click()
+    frame = host.frame_locator("iframe")
+    frame.locator("#text").fill("what are the trading fees")
+    frame.locator("#send").click()
+    frame.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+    ctx.close()
