@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.conversations import messages
+from bot.db import reading
 from escalation.priorities import Priority
 from escalation.store import Status, tickets
 
@@ -43,7 +44,7 @@ class Stats:
 def collect(db: Engine, since: float, now: float, top: int = 10) -> Stats:
     m, t = messages, tickets
     user = (m.c.role == "user") & (m.c.created_at >= since)
-    with db.connect() as conn:
+    with reading(db) as conn:
         convs = {r[0] for r in conn.execute(select(m.c.conversation_id).where(user).distinct())}
         ticketed = {r[0] for r in conn.execute(
             select(t.c.conversation_id).where(t.c.conversation_id.is_not(None), t.c.created_at >= since).distinct())}

@@ -37,12 +37,21 @@ def make_engine(url: str, **kw) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only work (see `reading`) takes a plain deferred BEGIN: a WAL snapshot that
+            # neither waits for writers nor holds them up.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("triage_read_only")
+                                 else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+def reading(engine: Engine):
+    """A connection for read-only work (`with reading(db) as conn:`). On SQLite its transaction
+    does not take the write lock; it must not write."""
+    return engine.connect().execution_options(triage_read_only=True)
 
 
 def _alembic_config(engine: Engine):

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import conversations as conv_db
+from bot.db import reading
 from bot.conversations import Message
 from bot.dialogue import HUMAN_INTENTS, ConvState, Escalation, Knowledge, Reply, State, step
 from bot.engine import TriageEngine
@@ -82,7 +83,7 @@ class ChatService:
         from kb_index.repository import DELETED, published_since
 
         with self._faq_lock:
-            with self.db.connect() as conn:
+            with reading(self.db) as conn:
                 changes = published_since(conn, self._faq_seq)
             for v in changes:
                 if v.kind == DELETED:
@@ -124,25 +125,25 @@ class ChatService:
     def conversation_for_sender(self, sender: str) -> str:
         """The conversation of a Rasa REST-channel sender, created on first contact."""
         key = f"rest:{sender}"
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             cid = conv_db.by_sender(conn, key)
         if cid:
             return cid
         try:
             return self.create_conversation("rest", key)[0]
         except IntegrityError:  # a concurrent first message created it: use that one
-            with self.db.connect() as conn:
+            with reading(self.db) as conn:
                 cid = conv_db.by_sender(conn, key)
             if cid is None:
                 raise
             return cid
 
     def conversation_of_token(self, token: str) -> str | None:
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             return conv_db.by_token(conn, token)
 
     def check_token(self, cid: str, token: str) -> bool:
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             try:
                 _, token_hash = conv_db.load(conn, cid)
             except NotFoundError:
@@ -150,7 +151,7 @@ class ChatService:
         return conv_db.token_matches(token, token_hash)
 
     def transcript(self, cid: str, after_seq: int = 0) -> tuple[ConvState, list[Message]]:
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             conv, _ = conv_db.load(conn, cid)
             return conv.state, conv_db.transcript(conn, cid, after_seq)
 
@@ -161,7 +162,7 @@ class ChatService:
         msg = text.strip()
         if not msg or msg.startswith("/"):
             return None
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             conv, _ = conv_db.load(conn, cid)
         if conv.state.state in (State.QUEUED, State.WITH_AGENT):
             return None

@@ -17,7 +17,7 @@ from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, and
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import metadata, ts_column
+from bot.db import metadata, reading, ts_column
 from bot.errors import ConflictError, NotFoundError, StaleClaimError
 from escalation.priorities import Priority
 
@@ -87,7 +87,7 @@ def _row(r) -> Ticket:
         priority=Priority(f"P{r.priority}"), team=r.team, language=r.language, domain=r.domain,
         created_at=r.created_at, due_at=r.due_at, agent=r.agent, lease_until=r.lease_until,
         claim_token=r.claim_token, breached=bool(r.breached), resolved_at=r.resolved_at,
-        packet=json.loads(r.packet or "{}"), intent=r.intent,
+        packet=json.loads(getattr(r, "packet", None) or "{}"), intent=r.intent,
     )
 
 
@@ -156,20 +156,33 @@ class TicketStore:
         return _row(row)
 
     def get(self, ticket_id: str) -> Ticket:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return self._get(conn, ticket_id)
 
-    def queue(self, now: float, team: str | None = None, limit: int = 500) -> list[Ticket]:
-        """Claimable tickets in queue order."""
-        q = select(tickets).where(_claimable(now))
+    def queue(self, now: float, team: str | None = None, limit: int = 500, packets: bool = True) -> list[Ticket]:
+        """Claimable tickets in queue order (`packets=False` leaves out the handoff packets, which
+        hold whole transcripts, for listings)."""
+        cols = [c for c in tickets.c if packets or c.name != "packet"]
+        q = select(*cols).where(_claimable(now))
         if team is not None:
             q = q.where(tickets.c.team == team)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_row(r) for r in conn.execute(q.order_by(*_ORDER).limit(limit))]
+
+    def claimed_by(self, agent: str, now: float) -> list[Ticket]:
+        """Tickets `agent` holds a live claim on, in queue order."""
+        q = select(tickets).where(tickets.c.status == Status.CLAIMED.value, tickets.c.agent == agent,
+                                  tickets.c.lease_until > now)
+        with reading(self.engine) as conn:
+            return [_row(r) for r in conn.execute(q.order_by(*_ORDER))]
+
+    def count_claimable(self, now: float) -> int:
+        with reading(self.engine) as conn:
+            return conn.execute(select(func.count()).select_from(tickets).where(_claimable(now))).scalar_one()
 
     def open_tickets(self) -> list[Ticket]:
         q = select(tickets).where(tickets.c.status != Status.RESOLVED.value).order_by(*_ORDER)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_row(r) for r in conn.execute(q)]
 
     # -- claiming ------------------------------------------------------------------------------
@@ -261,7 +274,7 @@ class TicketStore:
         """Flag open tickets past due; returns only the ones flagged by this call (notify once).
         `on_breach(conn, ticket)` runs in the flagging transaction (to enqueue a webhook)."""
         flagged = []
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             due = conn.execute(select(tickets.c.seq, tickets.c.id).where(
                 tickets.c.status != Status.RESOLVED.value, tickets.c.breached.is_(False),
                 tickets.c.due_at < now)).all()

@@ -7,6 +7,10 @@ each own a conversation and send messages for --seconds, then prints median and 
 requests per second. Bounded in time and count; loopback only.
 
     python scripts/service_benchmark.py [--model models/default] [--clients 1,4,16] [--seconds 20]
+                                        [--streams 0,50]
+
+--streams: open live-update streams during the load (half chat widgets' conversation streams,
+half agent consoles' board streams, as the web pages hold them), to see what they cost.
 """
 from __future__ import annotations
 
@@ -48,7 +52,35 @@ def encoder_speed(model_dir: Path) -> dict:
             "encoder_batch_texts_per_s": len(batch) / (time.perf_counter() - t0)}
 
 
-def load(base: str, clients: int, seconds: float) -> dict:
+ADMIN_KEY = "benchmark-admin-key-123456"
+
+
+def open_streams(base: str, n: int, stop: float) -> tuple[list[threading.Thread], list[int]]:
+    """n server-sent-event readers until `stop`: even ones follow a conversation, odd ones the
+    agents' board. Returns the threads and a one-item list counting events received."""
+    events = [0]
+
+    def reader(i: int):
+        with httpx.Client(base_url=base, timeout=30) as http:
+            if i % 2 == 0:
+                c = http.post("/conversations").json()
+                url, h = f"/conversations/{c['id']}/events", {"Authorization": f"Bearer {c['token']}"}
+            else:
+                url, h = "/agent/events", {"Authorization": f"Bearer {ADMIN_KEY}"}
+            while time.monotonic() < stop:
+                left = max(1.0, min(25.0, stop - time.monotonic()))
+                with http.stream("GET", url, params={"seconds": left}, headers=h) as r:
+                    for line in r.iter_lines():
+                        if line.startswith("event:"):
+                            events[0] += 1
+
+    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads, events
+
+
+def load(base: str, clients: int, seconds: float, streams: int = 0) -> dict:
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -74,6 +106,8 @@ def load(base: str, clients: int, seconds: float) -> dict:
                     c = None
                 n += 1
 
+    readers, events = open_streams(base, streams, stop + 1)
+    time.sleep(0.5 if streams else 0)
     t0 = time.monotonic()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -81,8 +115,10 @@ def load(base: str, clients: int, seconds: float) -> dict:
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    for t in readers:
+        t.join(timeout=30)
     lat.sort()
-    return {"clients": clients, "requests": len(lat), "errors": errors[0], "rps": len(lat) / wall,
+    return {"clients": clients, "streams": streams, "stream_events": events[0], "requests": len(lat), "errors": errors[0], "rps": len(lat) / wall,
             "median_ms": statistics.median(lat) if lat else None,
             "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None}
 
@@ -92,11 +128,12 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     ap.add_argument("--clients", default="1,4,16")
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--streams", default="0", help="comma-separated numbers of open live-update streams")
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     ap.add_argument("--port", type=int, default=8799)
     args = ap.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRIAGE_CONVERSATION_RATE_PER_MINUTE": "1000000",
-           "TRIAGE_CLIENT_RATE_PER_MINUTE": "1000000"}
+           "TRIAGE_CLIENT_RATE_PER_MINUTE": "1000000", "TRIAGE_ADMINS": f'{{"bench": "{ADMIN_KEY}"}}'}
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite:///{tmp}/bench.db"
         proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--model", str(args.model), "--db", db,
@@ -112,17 +149,18 @@ def main() -> None:
                     time.sleep(0.2)
             else:
                 raise SystemExit("server did not start")
-            rows = [load(base, int(c), args.seconds) for c in args.clients.split(",")]
+            rows = [load(base, int(c), args.seconds, int(st)) for st in args.streams.split(",")
+                    for c in args.clients.split(",")]
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     enc = encoder_speed(args.model)
     print(f"database: {db.split(':')[0]}")
-    print("| clients | requests | errors | req/s | median ms | p99 ms |")
-    print("|---|---|---|---|---|---|")
+    print("| clients | open streams | requests | errors | req/s | median ms | p99 ms | stream events |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['median_ms']:.1f} | "
-              f"{r['p99_ms']:.1f} |")
+        print(f"| {r['clients']} | {r['streams']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | "
+              f"{r['median_ms']:.1f} | {r['p99_ms']:.1f} | {r['stream_events']} |")
     print(f"raw encoder, same run: one text {enc['encoder_single_ms_median']:.1f} ms median, "
           f"batch {enc['encoder_batch_texts_per_s']:.0f} texts/s")
 

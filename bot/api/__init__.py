@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.api import errors
+from bot.api import errors, events
 from bot.api.deps import Credentials, Staff
 from bot.api.limits import BodySizeLimit, RateLimiter
 from bot.api.metrics import LatencyMiddleware, Metrics
@@ -53,6 +53,7 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
                                       name="triage-monitor", daemon=True)
             thread.start()
         yield
+        await app.state.feed.close()
         stop.set()
         if thread:
             thread.join(timeout=10)
@@ -67,6 +68,8 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
     app.state.conversation_limiter = RateLimiter(settings.conversation_rate_per_minute)
     app.state.client_limiter = RateLimiter(settings.client_rate_per_minute)
     app.state.metrics = metrics
+    app.state.feed = events.ChangeFeed(service.db)
+    app.state.board_cache = {"lock": threading.Lock()}
 
     def seen_staff(staff: Staff) -> None:
         if "agent" in staff.roles:

@@ -110,6 +110,7 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
     """Server-sent events: `message` for each new message (agents' replies included), `state`
     when the conversation's state changes."""
     last = {"seq": after, "state": None}
+    feed = request.app.state.feed
 
     def poll():
         state, msgs = service.transcript(conversation_id, last["seq"])
@@ -121,21 +122,34 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
             out.append(("state", {"state": state.state.value, "language": state.lang}))
         return out
 
-    return events.stream(request, poll, seconds)
+    return events.stream(request, feed, poll, lambda seen: feed.conversation_changed(conversation_id, seen), seconds)
 
 
-def _board(service, agent: str) -> dict:
+BOARD_SIZE = 100  # queue entries a console shows (the total is counted)
+
+
+def _board(request: Request, service, agent: str) -> dict:
+    """The head of the queue (shared by every console of this process: computed once per change
+    or every 2 s, since lapsed leases change it without a write) and the agent's own tickets."""
     now = service.clock()
-    queue = service.tickets.queue(now)
-    mine = [t for t in service.tickets.open_tickets() if t.claimed_by(agent, now)]
-    return {"now": now, "queue": [TicketPublic.of(t).model_dump() for t in queue],
+    cache = request.app.state.board_cache
+    key = (request.app.state.feed.tickets_tick, int(now // 2))
+    with cache["lock"]:  # one refresh per change, however many consoles wake at once
+        if cache.get("key") != key:
+            head = service.tickets.queue(now, limit=BOARD_SIZE, packets=False)
+            total = len(head) if len(head) < BOARD_SIZE else service.tickets.count_claimable(now)
+            cache.update(key=key, queue=[TicketPublic.of(t).model_dump() for t in head], total=total)
+        queue, total = cache["queue"], cache["total"]
+    mine = service.tickets.claimed_by(agent, now)
+    return {"now": now, "queue": queue, "queue_total": total,
             "mine": [TicketPublic.of(t).model_dump() for t in mine]}
 
 
 @router.get("/agent/board", tags=["agents"])
-def board(agent: CurrentAgent, service: ServiceDep) -> dict:
-    """The queue in order and the caller's own claimed tickets, with the server's clock."""
-    return _board(service, agent.name)
+def board(agent: CurrentAgent, request: Request, service: ServiceDep) -> dict:
+    """The head of the queue in order (`queue_total` counts it all) and the caller's own
+    claimed tickets, with the server's clock."""
+    return _board(request, service, agent.name)
 
 
 @router.get("/agent/teams", tags=["agents"], response_model=list[str])
@@ -150,12 +164,14 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
     """Server-sent events for the console: `board` whenever the queue or the caller's tickets
     change; with `ticket`, `message` for each new message of its conversation."""
     last = {"board": None, "seq": after}
+    feed = request.app.state.feed
+    followed = {"conversation": None}
 
     def poll():
         out: list[events.Event] = []
-        b = _board(service, agent.name)
+        b = _board(request, service, agent.name)
         key = [(t["id"], t["status"], t["agent"], t["priority"], t["breached"], t["claim_token"])
-               for t in b["queue"] + b["mine"]]
+               for t in b["queue"] + b["mine"]] + [b["queue_total"]]
         if key != last["board"]:
             last["board"] = key
             out.append(("board", b))
@@ -165,13 +181,18 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
             except Exception:
                 return out
             if conversation_of(t):
+                followed["conversation"] = t.conversation_id
                 _, msgs = service.transcript(t.conversation_id, last["seq"])
                 out += [("message", MessagePublic.of(m).model_dump()) for m in msgs]
                 if msgs:
                     last["seq"] = msgs[-1].seq
         return out
 
-    return events.stream(request, poll, seconds)
+    def relevant(seen: int) -> bool:
+        cid = followed["conversation"]
+        return feed.tickets_tick > seen or (cid is not None and feed.conversation_changed(cid, seen))
+
+    return events.stream(request, feed, poll, relevant, seconds)
 
 
 # -- dashboard --------------------------------------------------------------------------------------

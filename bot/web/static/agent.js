@@ -32,7 +32,7 @@
                                   : [el("p", { class: "muted" }, "The queue is empty.")]));
     $("mine").replaceChildren(...(board.mine.length ? board.mine.map(t => card(t, true))
                                  : [el("p", { class: "muted" }, "None.")]));
-    $("queue-count").textContent = `${board.queue.length} waiting`;
+    $("queue-count").textContent = `${board.queue_total ?? board.queue.length} waiting`;
   }
 
   setInterval(() => {

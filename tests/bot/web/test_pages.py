@@ -30,7 +30,7 @@ def test_user_asks_a_known_question_and_sees_the_answer(live, page):
 
 def test_chinese_question_gets_chinese_chrome_and_answer(live, page):
     page.goto(f"{live.url}/chat?lang=zh")
-    assert page.locator("#send").inner_text() == "发送"
+    page.locator("#send", has_text="发送").wait_for()          # the page loads its words first
     ask(page, "交易手续费是多少")
     page.locator(".msg.bot", has_text="每笔交易收取0.1%手续费").wait_for()
     page.locator(".choices button", has_text="解决了").wait_for()
