@@ -80,6 +80,24 @@ def open_streams(base: str, n: int, stop: float) -> tuple[list[threading.Thread]
     return threads, events
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cost(base: str, pid: int, streams: int, seconds: float = 10.0) -> float:
+    """Server CPU (% of one core) while `streams` live-update streams are open and nothing happens."""
+    stop = time.monotonic() + seconds + 2
+    readers, _ = open_streams(base, streams, stop)
+    time.sleep(2)  # let them connect
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    used = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+    for t in readers:
+        t.join(timeout=30)
+    return 100 * used
+
+
 def load(base: str, clients: int, seconds: float, streams: int = 0) -> dict:
     lat: list[float] = []
     errors = [0]
@@ -149,6 +167,7 @@ def main() -> None:
                     time.sleep(0.2)
             else:
                 raise SystemExit("server did not start")
+            idle = {int(st): idle_cost(base, proc.pid, int(st)) for st in args.streams.split(",")}
             rows = [load(base, int(c), args.seconds, int(st)) for st in args.streams.split(",")
                     for c in args.clients.split(",")]
         finally:
@@ -161,6 +180,8 @@ def main() -> None:
     for r in rows:
         print(f"| {r['clients']} | {r['streams']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | "
               f"{r['median_ms']:.1f} | {r['p99_ms']:.1f} | {r['stream_events']} |")
+    print("server CPU with no traffic, by open streams: " +
+          ", ".join(f"{n}: {pct:.1f}% of a core" for n, pct in idle.items()))
     print(f"raw encoder, same run: one text {enc['encoder_single_ms_median']:.1f} ms median, "
           f"batch {enc['encoder_batch_texts_per_s']:.0f} texts/s")
 

@@ -113,9 +113,11 @@ class ChangeFeed:
 
 
 def stream(request: Request, feed: ChangeFeed, poll: Callable[[], list[Event]],
-           relevant: Callable[[int], bool], seconds: float, fallback: float = 5.0) -> StreamingResponse:
+           relevant: Callable[[int], bool], seconds: float, fallback: float | None = None) -> StreamingResponse:
     """Stream `poll()`'s events: once at once, then whenever `relevant(tick_of_last_poll)` says a
-    feed tick touched what this stream follows, and every `fallback` seconds regardless."""
+    feed tick touched what this stream follows, and every `fallback` seconds regardless (for
+    changes no write announces). A client that goes away ends the stream at once (Starlette
+    listens for the disconnect beside the body)."""
     async def body():
         yield "retry: 1000\n\n"
         deadline = time.monotonic() + seconds
@@ -123,7 +125,7 @@ def stream(request: Request, feed: ChangeFeed, poll: Callable[[], list[Event]],
         seen = -1
         while True:
             now = time.monotonic()
-            if seen < 0 or relevant(seen) or now - last_poll >= fallback:
+            if seen < 0 or relevant(seen) or (fallback is not None and now - last_poll >= fallback):
                 seen, last_poll = feed.tick, now
                 for name, data in await run_in_threadpool(poll):
                     yield format_event(name, data)
@@ -132,9 +134,9 @@ def stream(request: Request, feed: ChangeFeed, poll: Callable[[], list[Event]],
                 yield ": keep-alive\n\n"
                 last_sent = now
             left = deadline - time.monotonic()
-            if left <= 0 or await request.is_disconnected():
+            if left <= 0:
                 return
-            await feed.wait(min(1.0, left))
+            await feed.wait(min(5.0, left))
 
     return StreamingResponse(body(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -128,14 +128,15 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
 BOARD_SIZE = 100  # queue entries a console shows (the total is counted)
 
 
-def _board(request: Request, service, agent: str) -> dict:
+def _board(request: Request, service, agent: str, fresh: bool = False) -> dict:
     """The head of the queue (shared by every console of this process: computed once per change
-    or every 2 s, since lapsed leases change it without a write) and the agent's own tickets."""
+    or every 2 s, since lapsed leases change it without a write; `fresh` reads it anew) and the
+    agent's own tickets."""
     now = service.clock()
     cache = request.app.state.board_cache
     key = (request.app.state.feed.tickets_tick, int(now // 2))
     with cache["lock"]:  # one refresh per change, however many consoles wake at once
-        if cache.get("key") != key:
+        if fresh or cache.get("key") != key:
             head = service.tickets.queue(now, limit=BOARD_SIZE, packets=False)
             total = len(head) if len(head) < BOARD_SIZE else service.tickets.count_claimable(now)
             cache.update(key=key, queue=[TicketPublic.of(t).model_dump() for t in head], total=total)
@@ -149,7 +150,7 @@ def _board(request: Request, service, agent: str) -> dict:
 def board(agent: CurrentAgent, request: Request, service: ServiceDep) -> dict:
     """The head of the queue in order (`queue_total` counts it all) and the caller's own
     claimed tickets, with the server's clock."""
-    return _board(request, service, agent.name)
+    return _board(request, service, agent.name, fresh=True)
 
 
 @router.get("/agent/teams", tags=["agents"], response_model=list[str])
@@ -169,7 +170,7 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
 
     def poll():
         out: list[events.Event] = []
-        b = _board(request, service, agent.name)
+        b = _board(request, service, agent.name, fresh=last["board"] is None)
         key = [(t["id"], t["status"], t["agent"], t["priority"], t["breached"], t["claim_token"])
                for t in b["queue"] + b["mine"]] + [b["queue_total"]]
         if key != last["board"]:
@@ -192,7 +193,8 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
         cid = followed["conversation"]
         return feed.tickets_tick > seen or (cid is not None and feed.conversation_changed(cid, seen))
 
-    return events.stream(request, feed, poll, relevant, seconds)
+    # Lapsed leases return tickets to the queue without a write: look again every 10 s.
+    return events.stream(request, feed, poll, relevant, seconds, fallback=10.0)
 
 
 # -- dashboard --------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The change feed behind live updates, and read-only transactions on SQLite."""
 import asyncio
+import concurrent.futures
 import threading
 
 import pytest
@@ -59,7 +60,9 @@ def test_waiters_wake_on_a_change_and_only_the_concerned_conversation_is_flagged
         await feed.close()
         return flags
 
-    assert asyncio.run(scenario()) == (True, False, False)
+    # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, scenario()).result(timeout=30) == (True, False, False)
 
 
 def test_a_reading_transaction_does_not_hold_up_a_writer_on_sqlite(tmp_path):
