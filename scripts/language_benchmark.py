@@ -30,7 +30,9 @@ from kb_index.store import faq_id_of  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "default")
+    ap.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     args = ap.parse_args()
+    detection(args.datasets)
     engine = TriageEngine.from_model_dir(args.model, Settings())
     for name in ("zh_faq", "zh_faq_fresh"):
         chinese_retrieval(engine, name)
@@ -40,6 +42,21 @@ def main() -> None:
     print(f"priority: P0 recall {report.p0_recall:.2%}, P0 precision {report.p0_precision:.2%}, "
           f"P0 not routed to a person {report.p0_not_to_person}, P0 answered {report.p0_answered}, "
           f"priority accuracy {report.priority_accuracy:.2%}")
+
+
+def detection(datasets: Path) -> None:
+    """Language detection (from the locale files) on messages of known language."""
+    from bot.language import detect_language
+
+    sets = {"zh": [e.text for n in ("zh_faq", "zh_faq_fresh")
+                   for e in load_training_data(ROOT / "eval_data" / n).examples]}
+    val = datasets / "clinc150" / "val.json"
+    if val.exists():
+        sets["en"] = [t for t, _ in json.loads(val.read_text(encoding="utf-8"))]
+    for lang, texts in sets.items():
+        wrong = [t for t in texts if detect_language(t) != lang]
+        print(f"language detection, {lang} ({'CLINC150 val' if lang == 'en' else 'eval_data/zh_faq*'}): "
+              f"{1 - len(wrong) / len(texts):.2%} of {len(texts)}" + (f"; e.g. {wrong[:3]}" if wrong else ""))
 
 
 def chinese_retrieval(engine: TriageEngine, name: str) -> None:
