@@ -10,13 +10,7 @@ pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
 BIN=$(pgbin)
 if [ -z "$BIN" ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "postgres.sh: PostgreSQL is not installed and installing it needs root (apt-get install postgresql)" >&2
-    exit 1
-  fi
-  echo "postgres.sh: installing PostgreSQL from Debian packages" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  bash "$(dirname "$0")/apt_install.sh" postgres.sh postgresql
   BIN=$(pgbin)
 fi
 

@@ -7,12 +7,31 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser):
-    ctx = browser.new_context(locale="en-US")
-    p = ctx.new_page()
-    p.set_default_timeout(15_000)
-    yield p
-    ctx.close()
+def new_page(browser):
+    """Pages in browser contexts of their own (separate people), closed after the test."""
+    contexts = []
+
+    def make(**kw):
+        ctx = browser.new_context(**kw)
+        contexts.append(ctx)
+        p = ctx.new_page()
+        p.set_default_timeout(15_000)
+        return p
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page(locale="en-US")
+
+
+def signed_in(new_page, live, role: str, path: str):
+    p = new_page()
+    sign_in(p, live.url, KEYS[role], path)
+    return p
 
 
 def ask(page, text):
@@ -36,17 +55,14 @@ def test_chinese_question_gets_chinese_chrome_and_answer(live, page):
     page.locator(".choices button", has_text="解决了").wait_for()
 
 
-def test_person_requested_agent_claims_replies_and_user_sees_it_live(live, browser, page):
+def test_person_requested_agent_claims_replies_and_user_sees_it_live(live, new_page, page):
     page.goto(f"{live.url}/chat")
     ask(page, "my account was hacked")
     page.locator(".msg.bot", has_text="passed your conversation").wait_for()
     assert "30 minutes" in page.locator(".msg.bot", has_text="passed your conversation").inner_text()
     page.locator("#banner", has_text="in the queue").wait_for()
 
-    agent_ctx = browser.new_context()
-    agent = agent_ctx.new_page()
-    agent.set_default_timeout(15_000)
-    sign_in(agent, live.url, KEYS["agent"], "/agent")
+    agent = signed_in(new_page, live, "agent", "/agent")
     first = agent.locator("#queue .ticket").first
     first.wait_for()
     assert "P0" in first.inner_text()
@@ -63,14 +79,10 @@ def test_person_requested_agent_claims_replies_and_user_sees_it_live(live, brows
     agent.click("#hand-back")
     agent.locator("#placeholder").wait_for()
     page.locator(".msg.system", has_text="back with the assistant").wait_for()
-    agent_ctx.close()
 
 
-def test_queue_updates_live_in_an_open_console(live, browser, page):
-    agent_ctx = browser.new_context()
-    agent = agent_ctx.new_page()
-    agent.set_default_timeout(15_000)
-    sign_in(agent, live.url, KEYS["agent"], "/agent")
+def test_queue_updates_live_in_an_open_console(live, new_page, page):
+    agent = signed_in(new_page, live, "agent", "/agent")
     agent.locator("#queue", has_text="The queue is empty").wait_for()
     page.goto(f"{live.url}/chat")
     ask(page, "my account was hacked")
@@ -79,14 +91,10 @@ def test_queue_updates_live_in_an_open_console(live, browser, page):
     first = countdown.inner_text()
     assert first.startswith(("29m", "30m")), first                                    # P0: 30 minutes
     agent.wait_for_function("t => document.querySelector('#queue .ticket .countdown').textContent !== t", arg=first)
-    agent_ctx.close()
 
 
-def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(live, browser, page):
-    ed_ctx = browser.new_context()
-    ed = ed_ctx.new_page()
-    ed.set_default_timeout(15_000)
-    sign_in(ed, live.url, KEYS["editor"], "/editor")
+def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(live, new_page, page):
+    ed = signed_in(new_page, live, "editor", "/editor")
     ed.fill("#new-id", "desktop")
     ed.click("#new")
     ed.fill("#questions", "where can I download the desktop app\ndesktop app download")
@@ -100,19 +108,15 @@ def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(liv
     page.goto(f"{live.url}/chat")
     ask(page, "where can I download the desktop app")
     page.locator(".msg.bot", has_text="Download the desktop app from our website.").wait_for()
-    ed_ctx.close()
 
 
-def test_a_publish_that_breaks_a_golden_question_is_refused_on_screen(live, browser):
+def test_a_publish_that_breaks_a_golden_question_is_refused_on_screen(live, new_page):
     import httpx
 
     r = httpx.post(f"{live.url}/editor/golden", json={"question": "what are the trading fees", "expected": "faq/fees"},
                    headers={"Authorization": f"Bearer {KEYS['editor']}"})
     assert r.status_code == 201
-    ctx = browser.new_context()
-    ed = ctx.new_page()
-    ed.set_default_timeout(15_000)
-    sign_in(ed, live.url, KEYS["editor"], "/editor")
+    ed = signed_in(new_page, live, "editor", "/editor")
     ed.locator('[data-entry="fees"]').click()
     ed.select_option("#complexity", "complex")          # the golden question would now go to a person
     ed.click("#publish")
@@ -120,12 +124,10 @@ def test_a_publish_that_breaks_a_golden_question_is_refused_on_screen(live, brow
     refusal.wait_for()
     assert "what are the trading fees" in refusal.inner_text()
     assert live.service.engine.predict_one("what are the trading fees").route.value == "answer"  # nothing changed
-    ctx.close()
 
 
-def test_pages_need_the_right_role(live, browser):
-    ctx = browser.new_context()
-    p = ctx.new_page()
+def test_pages_need_the_right_role(live, new_page):
+    p = new_page()
     p.goto(f"{live.url}/editor")
     assert "/login" in p.url                                          # signed out: sent to sign in
     p.fill("#key", "not-a-key-at-all")
@@ -136,10 +138,9 @@ def test_pages_need_the_right_role(live, browser):
     p.wait_for_url("**/editor")
     p.locator("#forbidden").wait_for()                                # an agent is not an editor
     assert p.goto(f"{live.url}/dashboard").status == 200               # every role sees the dashboard
-    ctx.close()
 
 
-def test_dashboard_shows_figures_and_the_latest_evaluation(live, browser, page, tmp_path, web_settings):
+def test_dashboard_shows_figures_and_the_latest_evaluation(live, new_page, page, web_settings):
     import json
     report = web_settings.reports_dir / "eval-1"
     report.mkdir(parents=True)
@@ -156,24 +157,18 @@ def test_dashboard_shows_figures_and_the_latest_evaluation(live, browser, page, 
     ask(page, "my account was hacked")
     page.locator(".msg.bot", has_text="passed your conversation").wait_for()
 
-    ctx = browser.new_context()
-    d = ctx.new_page()
-    d.set_default_timeout(15_000)
-    sign_in(d, live.url, KEYS["admin"], "/dashboard")
+    d = signed_in(new_page, live, "admin", "/dashboard")
     d.locator("#containment", has_text="%").wait_for()
     assert d.locator("#escalations").inner_text() == "1"
     assert "faq/fees" in d.locator("#busiest").inner_text()
     d.locator('#plots img[alt="risk_coverage.png"]').wait_for()
     assert d.locator("#report-summary").inner_text().startswith("in-scope accuracy 90.0%")
-    ctx.close()
 
 
-def test_embed_snippet_opens_the_widget_in_another_site(live, browser):
+def test_embed_snippet_opens_the_widget_in_another_site(live, new_page):
     """The one-line snippet on a page of another origin: a button opens the widget in a frame,
     which works even where the frame is refused storage (third-party storage blocking)."""
-    ctx = browser.new_context()
-    host = ctx.new_page()
-    host.set_default_timeout(15_000)
+    host = new_page()
     host.set_content(f'<html><body><h1>Shop</h1><script src="{live.url}/static/embed.js" data-lang="en">'
                      '</script></body></html>')
     host.locator("button", has_text="Chat with us").click()
@@ -181,4 +176,3 @@ def test_embed_snippet_opens_the_widget_in_another_site(live, browser):
     frame.locator("#text").fill("what are the trading fees")
     frame.locator("#send").click()
     frame.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
-    ctx.close()
