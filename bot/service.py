@@ -281,13 +281,14 @@ class ChatService:
 
     # -- the agent's side --------------------------------------------------------------------------
     def claim(self, agent: str, ticket_id: str | None = None, teams: list[str] | None = None) -> Ticket | None:
+        """Claim a ticket (or the next) and put its conversation with the agent, in one transaction."""
         now = self.clock()
-        ticket = (self.tickets.claim(ticket_id, agent, now) if ticket_id
-                  else self.tickets.claim_next(agent, now, teams))
-        if ticket is not None and conversation_of(ticket):
-            with self.db.begin() as conn:
+        with self.db.begin() as conn:
+            ticket = (self.tickets.claim(ticket_id, agent, now, conn) if ticket_id
+                      else self.tickets.claim_next(agent, now, teams, conn))
+            if ticket is not None and conversation_of(ticket):
                 self._move(conn, ticket, State.WITH_AGENT, now, agent, note="agent_joined")
-        return ticket
+            return ticket
 
     def _move(self, conn, ticket: Ticket, to: State, now: float, agent: str, note: str | None = None) -> None:
         """Put the ticket's conversation in state `to`, with an optional system message."""
@@ -313,12 +314,12 @@ class ChatService:
     def release(self, ticket_id: str, agent: str, token: int, to_team: str | None = None) -> Ticket:
         """Put the ticket back in the queue (optionally another team's); the user waits again."""
         now = self.clock()
-        ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team) if to_team
-                  else self.tickets.release(ticket_id, agent, token, now))
-        if conversation_of(ticket):
-            with self.db.begin() as conn:
+        with self.db.begin() as conn:
+            ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team, conn) if to_team
+                      else self.tickets.release(ticket_id, agent, token, now, conn))
+            if conversation_of(ticket):
                 self._move(conn, ticket, State.QUEUED, now, agent)
-        return ticket
+            return ticket
 
     def close(self, ticket_id: str, agent: str, token: int, hand_back: bool) -> Ticket:
         """Resolve the ticket; the conversation is resolved, or handed back to the bot."""

@@ -195,32 +195,38 @@ class TicketStore:
                     first_claimed_at=func.coalesce(tickets.c.first_claimed_at, now)))
         return res.rowcount == 1
 
-    def claim(self, ticket_id: str, agent: str, now: float) -> Ticket:
-        """Claim one ticket. Exactly one of several concurrent claimers wins; the others get 409."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
-            if row is None:
-                raise NotFoundError("ticket", ticket_id)
-            if row.status == Status.RESOLVED.value:
-                raise ConflictError(f"ticket {ticket_id} is resolved")
-            if not self._try_claim(conn, row, agent, now):
-                current = self._get(conn, ticket_id)
-                raise ConflictError(f"ticket {ticket_id} is claimed by {current.agent}")
-            return self._get(conn, ticket_id)
-
-    def claim_next(self, agent: str, now: float, teams: list[str] | None = None) -> Ticket | None:
-        """Claim the first ticket in queue order (optionally among `teams`), or None."""
-        for _ in range(50):  # lost races retry with the next candidate
+    def claim(self, ticket_id: str, agent: str, now: float, conn=None) -> Ticket:
+        """Claim one ticket. Exactly one of several concurrent claimers wins; the others get 409.
+        With `conn`, in the caller's transaction (so the conversation can change with it)."""
+        if conn is None:
             with self.engine.begin() as conn:
-                q = select(tickets).where(_claimable(now))
-                if teams:
-                    q = q.where(tickets.c.team.in_(teams))
-                rows = conn.execute(q.order_by(*_ORDER).limit(8)).all()
-                if not rows:
-                    return None
-                for row in rows:
-                    if self._try_claim(conn, row, agent, now):
-                        return self._get(conn, row.id)
+                return self.claim(ticket_id, agent, now, conn)
+        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
+        if row is None:
+            raise NotFoundError("ticket", ticket_id)
+        if row.status == Status.RESOLVED.value:
+            raise ConflictError(f"ticket {ticket_id} is resolved")
+        if not self._try_claim(conn, row, agent, now):
+            current = self._get(conn, ticket_id)
+            raise ConflictError(f"ticket {ticket_id} is claimed by {current.agent}")
+        return self._get(conn, ticket_id)
+
+    def claim_next(self, agent: str, now: float, teams: list[str] | None = None, conn=None) -> Ticket | None:
+        """Claim the first ticket in queue order (optionally among `teams`), or None. With `conn`,
+        in the caller's transaction (each statement still sees other claimers' commits)."""
+        if conn is None:
+            with self.engine.begin() as conn:
+                return self.claim_next(agent, now, teams, conn)
+        for _ in range(50):  # lost races retry with the next candidates
+            q = select(tickets).where(_claimable(now))
+            if teams:
+                q = q.where(tickets.c.team.in_(teams))
+            rows = conn.execute(q.order_by(*_ORDER).limit(8)).all()
+            if not rows:
+                return None
+            for row in rows:
+                if self._try_claim(conn, row, agent, now):
+                    return self._get(conn, row.id)
         raise ConflictError("could not claim a ticket: too much contention, try again")
 
     # -- writes by the claiming agent ------------------------------------------------------------
@@ -255,14 +261,14 @@ class TicketStore:
                 return _row(self._owned(conn, ticket_id, agent, token, now))
         return _row(self._owned(conn, ticket_id, agent, token, now))
 
-    def release(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
+    def release(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
-                                                          "lease_until": None, "claim_token": token + 1})
+                                                          "lease_until": None, "claim_token": token + 1}, conn)
 
-    def transfer(self, ticket_id: str, agent: str, token: int, now: float, team: str) -> Ticket:
+    def transfer(self, ticket_id: str, agent: str, token: int, now: float, team: str, conn=None) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
                                                           "lease_until": None, "team": team,
-                                                          "claim_token": token + 1})
+                                                          "claim_token": token + 1}, conn)
 
     def resolve(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.RESOLVED.value, "open_key": None,

@@ -187,3 +187,27 @@ def test_mixed_message_gets_the_answer_and_the_handoff_in_one_reply(service):
     assert turn.ticket_id and turn.state is State.QUEUED
     assert texts[0].startswith("About “what are the trading fees?”: Trading costs 0.1% per trade.")
     assert "P0" in texts[-1]
+
+
+def test_claim_and_release_change_ticket_and_conversation_together(service, monkeypatch):
+    """A failure while moving the conversation undoes the claim (one transaction, not two)."""
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "my account was hacked").ticket_id
+
+    def boom(*a, **k):
+        raise RuntimeError("crash between the ticket and the conversation")
+
+    with monkeypatch.context() as m:
+        m.setattr(ChatService, "_move", boom)
+        with pytest.raises(RuntimeError):
+            service.claim("ann")
+    assert service.tickets.get(tid).status.value == "queued"        # the claim rolled back
+    assert service.transcript(cid)[0].state is State.QUEUED
+    t = service.claim("ann")
+    assert t.id == tid and service.transcript(cid)[0].state is State.WITH_AGENT
+    with monkeypatch.context() as m:
+        m.setattr(ChatService, "_move", boom)
+        with pytest.raises(RuntimeError):
+            service.release(tid, "ann", t.claim_token)
+    assert service.tickets.get(tid).status.value == "claimed"       # the release rolled back
+    assert service.transcript(cid)[0].state is State.WITH_AGENT
