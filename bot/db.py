@@ -1,8 +1,9 @@
 """Database plumbing: one SQLAlchemy metadata, engines tuned per backend, Alembic migrations.
 
 SQLite (a file) is the embedded default: WAL journal, a busy timeout, `BEGIN IMMEDIATE` for every
-transaction (so concurrent writers queue instead of failing half-way) and synchronous=FULL so an
-acknowledged commit survives a crash. PostgreSQL, through a URL, is the path for several servers.
+transaction that may write (so concurrent writers queue instead of failing half-way; read-only work
+opened with `reading()` takes a deferred BEGIN) and synchronous=FULL so an acknowledged commit
+survives a crash. PostgreSQL, through a URL, is the path for several servers.
 """
 from __future__ import annotations
 

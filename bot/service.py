@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot import conversations as conv_db
-from bot.db import reading
 from bot.conversations import Message
+from bot.db import reading
 from bot.dialogue import HUMAN_INTENTS, ConvState, Escalation, Knowledge, Reply, State, step
 from bot.engine import TriageEngine
 from bot.errors import ConflictError, NotFoundError
@@ -29,7 +29,7 @@ from bot.messages import t
 from bot.settings import Settings
 from escalation.priorities import Priority
 from escalation.sla import Team, due_at
-from escalation import incidents, webhooks
+from escalation import incidents, presence, webhooks
 from escalation.store import Ticket, TicketStore
 from escalation.urgency import Context
 from kb_index.store import faq_id_of
@@ -93,12 +93,21 @@ class ChatService:
                     self.engine.upsert_faq(v.entry)
                 self._faq_seq = v.seq
 
+    #: An agent's activity is written at most this often (per server), not on every request.
+    SEEN_WRITE_SECONDS = 30.0
+
     def mark_agent_seen(self, name: str) -> None:
-        self._agents_seen[name] = self.clock()
+        now = self.clock()
+        last = self._agents_seen.get(name)
+        if last is not None and 0 <= now - last < self.SEEN_WRITE_SECONDS:
+            return
+        self._agents_seen[name] = now
+        presence.mark_seen(self.db, name, now)
 
     def agents_online(self, now: float, window: float = 300.0) -> int:
-        """Agents active in the last five minutes (on this server)."""
-        return sum(1 for t in self._agents_seen.values() if now - t <= window)
+        """Agents active in the last five minutes, on any server."""
+        with reading(self.db) as conn:
+            return presence.count_online(conn, now, window)
 
     # -- knowledge for the dialogue ----------------------------------------------------------------
     def _answer(self, intent: str, lang: str) -> str | None:

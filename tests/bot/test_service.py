@@ -211,3 +211,17 @@ def test_claim_and_release_change_ticket_and_conversation_together(service, monk
             service.release(tid, "ann", t.claim_token)
     assert service.tickets.get(tid).status.value == "claimed"       # the release rolled back
     assert service.transcript(cid)[0].state is State.WITH_AGENT
+
+
+def test_agents_online_is_shared_by_every_server(db_engine, tiny_model, fake_embedder):
+    clock = Clock(1_800_000_000.0)
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    one, two = (ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=clock) for _ in range(2))
+    one.mark_agent_seen("ann")
+    two.mark_agent_seen("bob")
+    two.mark_agent_seen("ann")  # the same person on another server
+    assert one.agents_online(clock.now) == two.agents_online(clock.now) == 2
+    clock.now += 200
+    one.mark_agent_seen("ann")
+    clock.now += 200  # bob last seen 400 s ago, ann 200 s ago
+    assert two.agents_online(clock.now) == 1
