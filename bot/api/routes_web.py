@@ -27,9 +27,16 @@ router = APIRouter(tags=["web"])
 
 
 # -- pages ------------------------------------------------------------------------------------------
+#: Pages other sites may frame: the chat widget (that is how it is embedded) and the home page.
+FRAMEABLE = frozenset({"chat", "index"})
+
+
 def _page(name: str, status: int = 200) -> FileResponse:
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    if name not in FRAMEABLE:  # staff pages: no clickjacking from other sites
+        headers |= {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
     return FileResponse(WEB / f"{name}.html", status_code=status, media_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-store"})
+                        headers=headers)
 
 
 @pages.get("/")

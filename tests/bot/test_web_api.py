@@ -61,6 +61,8 @@ def test_pages_redirect_to_sign_in_and_refuse_the_wrong_role(client):
         assert r.status_code == 303 and r.headers["location"] == f"/login?next={path}"
     for path in ("/", "/chat", "/login", "/static/embed.js", "/static/app.css"):
         assert client.get(path).status_code == 200
+    assert "x-frame-options" not in client.get("/chat").headers          # embeddable
+    assert client.get("/login").headers["x-frame-options"] == "DENY"     # staff pages are not
     client.post("/auth/login", json={"key": KEYS["editor"]})
     assert client.get("/editor").status_code == 200
     assert client.get("/agent").status_code == 403
