@@ -75,7 +75,8 @@ class LiveServer:
 def web_settings(tmp_path):
     return Settings(encoder="fake:64", agents={"ann": KEYS["agent"], "bob": KEYS["agent2"]},
                     editors={"ed": KEYS["editor"]}, admins={"root": KEYS["admin"]},
-                    reports_dir=tmp_path / "reports", client_rate_per_minute=10_000)
+                    reports_dir=tmp_path / "reports", client_rate_per_minute=10_000,
+                    teams=[{"name": "day", "timezone": "UTC"}, {"name": "night", "timezone": "Asia/Shanghai"}])
 
 
 @pytest.fixture

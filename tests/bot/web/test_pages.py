@@ -176,3 +176,36 @@ def test_embed_snippet_opens_the_widget_in_another_site(live, new_page):
     frame.locator("#text").fill("what are the trading fees")
     frame.locator("#send").click()
     frame.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+
+
+def test_editor_history_and_rollback(live, new_page, page):
+    ed = signed_in(new_page, live, "editor", "/editor")
+    ed.locator('[data-entry="fees"]').click()
+    ed.fill("#answer-en", "Trading now costs 0.05% per trade.")
+    ed.click("#publish")
+    ed.locator("#result", has_text="Published").wait_for()
+    ed.locator("#history td", has_text="published").first.wait_for()
+    page.goto(f"{live.url}/chat")
+    ask(page, "what are the trading fees")
+    page.locator(".msg.bot", has_text="0.05% per trade").wait_for()
+    ed.locator('[data-rollback="0"]').click()                      # back to the entry as trained
+    ed.locator("#result", has_text="Rolled back to version 0").wait_for()
+    assert ed.input_value("#answer-en") == "Trading costs 0.1% per trade."
+    page.click("#new")
+    ask(page, "what are the trading fees")
+    page.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+
+
+def test_agent_transfers_a_ticket_to_another_team(live, new_page, page):
+    page.goto(f"{live.url}/chat")
+    ask(page, "/human")
+    agent = signed_in(new_page, live, "agent", "/agent")
+    agent.locator("#queue .ticket").first.wait_for()
+    agent.click("#claim-next")
+    agent.locator("#packet").wait_for()
+    agent.select_option("#team", "night")
+    agent.click("#transfer")
+    agent.locator("#placeholder").wait_for()
+    agent.locator("#queue .ticket", has_text="team night").wait_for()      # back in the queue, live
+    (ticket,) = [t for t in live.service.tickets.open_tickets()]
+    assert ticket.team == "night" and ticket.status.value == "queued"
