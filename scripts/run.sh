@@ -13,7 +13,8 @@ fi
 # The held-out evaluation, for the dashboard's plots (redone whenever the model is newer).
 REPORT=${TRIAGE_REPORTS_DIR:-reports}/default_bot
 if [ ! -f "$REPORT/report.json" ] || [ "$MODEL/manifest.json" -nt "$REPORT/report.json" ]; then
-  .venv/bin/triage evaluate --model "$MODEL" --data eval_data/default_bot --report "$REPORT" > /dev/null
+  .venv/bin/triage evaluate --model "$MODEL" --data eval_data/default_bot --report "$REPORT" > /dev/null \
+    || echo "warning: the evaluation failed; the dashboard will show no evaluation plots" >&2
 fi
 # A local admin key (agent + editor + admin roles), made once and kept in .triage/ (not committed).
 if [ -z "${TRIAGE_ADMINS:-}" ]; then
