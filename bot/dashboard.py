@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.engine import Engine
 
 from bot.conversations import messages
@@ -51,10 +51,9 @@ def collect(db: Engine, since: float, now: float, top: int = 10) -> Stats:
         routes = dict(conn.execute(select(m.c.route, func.count()).where(user, m.c.route.is_not(None))
                                    .group_by(m.c.route)).all())
         n_msgs = conn.execute(select(func.count()).where(user)).scalar_one()
-        per_prio = dict(conn.execute(select(t.c.priority, func.count()).where(t.c.created_at >= since)
-                                     .group_by(t.c.priority)).all())
-        breached = dict(conn.execute(select(t.c.priority, func.count()).where(t.c.created_at >= since, t.c.breached)
-                                     .group_by(t.c.priority)).all())
+        per_prio = {p: (n, b) for p, n, b in conn.execute(
+            select(t.c.priority, func.count(), func.coalesce(func.sum(cast(t.c.breached, Integer)), 0))
+            .where(t.c.created_at >= since).group_by(t.c.priority))}
         waits = [r[0] - r[1] for r in conn.execute(
             select(t.c.first_claimed_at, t.c.created_at).where(t.c.created_at >= since,
                                                                t.c.first_claimed_at.is_not(None)))]
@@ -67,8 +66,8 @@ def collect(db: Engine, since: float, now: float, top: int = 10) -> Stats:
     return Stats(
         since=since, now=now, conversations=len(convs), contained=len(convs - ticketed), messages=n_msgs,
         routes={k: routes.get(k, 0) for k in ("answer", "confirm", "escalate")},
-        escalations={names[r]: per_prio.get(r, 0) for r in sorted(names)},
-        breaches={names[r]: breached.get(r, 0) for r in sorted(names)},
+        escalations={names[r]: per_prio.get(r, (0, 0))[0] for r in sorted(names)},
+        breaches={names[r]: int(per_prio.get(r, (0, 0))[1]) for r in sorted(names)},
         waiting=waiting, median_wait_seconds=statistics.median(waits) if waits else None,
         busiest=[IntentCount(i, n, esc.get(i, 0)) for i, n in asked])
 

@@ -104,6 +104,10 @@ class LocaleRegistry:
         if default not in self.by_code:
             raise DataError(f"no locale file for the default language {default!r}")
         self.default = default
+        base = self.by_code[default].strings
+        #: Each language's strings with the default language's filling the gaps.
+        self.tables = {code: {**base, **{k: v for k, v in loc.strings.items() if v}}
+                       for code, loc in self.by_code.items()}
         markers = sorted({m for loc in self.by_code.values() for m in loc.clause_markers}, key=len, reverse=True)
         spaced = [re.escape(m) for m in markers if not any(script_of(c) in _CHAR_SCRIPTS for c in m)]
         spaceless = [re.escape(m) for m in markers if any(script_of(c) in _CHAR_SCRIPTS for c in m)]
@@ -153,9 +157,8 @@ class LocaleRegistry:
         return min(c for c, h in hits.items() if h == top)
 
     def text(self, lang: str, key: str, **kw) -> str:
-        table = self.get(lang).strings
-        base = self.by_code[self.default].strings
-        return (table.get(key) or base[key]).format(**kw)
+        table = self.tables.get(lang) or self.tables[self.default]
+        return table[key].format(**kw)
 
     def dense_weights(self) -> dict[str, float]:
         return {c: loc.dense_weight for c, loc in self.by_code.items() if loc.dense_weight is not None}

@@ -110,14 +110,17 @@ class ChatService:
             return presence.count_online(conn, now, window)
 
     # -- knowledge for the dialogue ----------------------------------------------------------------
-    def _answer(self, intent: str, lang: str) -> str | None:
+    def _entry(self, intent: str):
+        """The live FAQ entry behind an `faq/<id>` intent, or None."""
         fid = faq_id_of(intent)
-        entry = self.engine.faq_index.store.get(fid) if fid else None
+        return self.engine.faq_index.store.get(fid) if fid else None
+
+    def _answer(self, intent: str, lang: str) -> str | None:
+        entry = self._entry(intent)
         return entry.answer_for(lang) if entry else None
 
     def _title(self, intent: str, lang: str) -> str:
-        fid = faq_id_of(intent)
-        entry = self.engine.faq_index.store.get(fid) if fid else None
+        entry = self._entry(intent)
         if entry is None:
             return intent.replace("_", " ")
         same = [q for q in entry.questions if detect_language(q) == lang]

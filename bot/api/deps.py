@@ -68,24 +68,27 @@ def session_staff(request: Request) -> Staff | None:
     return Staff(found[0], found[1]) if found else None
 
 
+def _caller(request: Request, acting_as: str) -> Staff:
+    """Who calls: an API key (Bearer) or a sign-in cookie; cookie writes need the CSRF header."""
+    token = bearer(request)
+    if token is None:
+        staff = session_staff(request)
+        if staff is None:
+            raise _unauthorized("missing bearer credentials or sign-in session")
+        if request.method not in SAFE_METHODS and session.CSRF_HEADER not in request.headers:
+            raise HTTPException(403, f"requests signed in by cookie must send the {session.CSRF_HEADER} header")
+        return staff
+    staff = request.app.state.credentials.lookup(token)
+    if staff is None:
+        if request.app.state.service.conversation_of_token(token):
+            raise HTTPException(403, f"a conversation token cannot act as {acting_as}")
+        raise _unauthorized("invalid credentials")
+    return staff
+
+
 def require(role: str):
     def dep(request: Request) -> Staff:
-        token = bearer(request)
-        if token is None:
-            staff = session_staff(request)
-            if staff is None:
-                raise _unauthorized("missing bearer credentials or sign-in session")
-            if request.method not in SAFE_METHODS and session.CSRF_HEADER not in request.headers:
-                raise HTTPException(403, f"requests signed in by cookie must send the {session.CSRF_HEADER} header")
-            if role not in staff.roles:
-                raise HTTPException(403, f"{staff.name} lacks the {role} role")
-            request.app.state.seen_staff(staff)
-            return staff
-        staff = request.app.state.credentials.lookup(token)
-        if staff is None:
-            if request.app.state.service.conversation_of_token(token):
-                raise HTTPException(403, f"a conversation token cannot act as {role}")
-            raise _unauthorized("invalid credentials")
+        staff = _caller(request, role)
         if role not in staff.roles:
             raise HTTPException(403, f"{staff.name} lacks the {role} role")
         request.app.state.seen_staff(staff)
@@ -100,13 +103,7 @@ CurrentAdmin = Annotated[Staff, Depends(require(ADMIN))]
 
 def require_staff(request: Request) -> Staff:
     """Anyone signed in with a role (agent, editor or admin)."""
-    token = bearer(request)
-    staff = request.app.state.credentials.lookup(token) if token else session_staff(request)
-    if staff is None:
-        if token and request.app.state.service.conversation_of_token(token):
-            raise HTTPException(403, "a conversation token cannot act as staff")
-        raise _unauthorized("sign in, or send an agent's, editor's or admin's API key")
-    return staff
+    return _caller(request, "staff")
 
 
 CurrentStaff = Annotated[Staff, Depends(require_staff)]

@@ -62,8 +62,11 @@ class ChangeFeed:
                 changed = {r[1] for r in rows}
                 top = rows[-1][0] if rows else self._max_seq
             key = tuple(conn.execute(select(
-                func.count(), func.coalesce(func.max(tickets.c.seq), 0), func.coalesce(func.sum(tickets.c.claim_token), 0),
-                func.coalesce(func.sum(tickets.c.priority), 0), func.coalesce(func.sum(cast(tickets.c.breached, Integer)), 0),
+                func.count(),
+                func.coalesce(func.max(tickets.c.seq), 0),
+                func.coalesce(func.sum(tickets.c.claim_token), 0),
+                func.coalesce(func.sum(tickets.c.priority), 0),
+                func.coalesce(func.sum(cast(tickets.c.breached, Integer)), 0),
             ).where(open_t)).one())
         return changed, top, key
 

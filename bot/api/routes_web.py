@@ -101,9 +101,7 @@ def me(staff: CurrentStaff) -> Me:
 @router.get("/locales", response_model=dict[str, dict[str, str]])
 def locales() -> dict[str, dict[str, str]]:
     """Every language's strings (the bot's and the widget's), with English filling the gaps."""
-    reg = registry()
-    base = reg.get(reg.default).strings
-    return {code: {**base, **reg.get(code).strings} for code in reg.codes}
+    return registry().tables
 
 
 # -- live streams -----------------------------------------------------------------------------------
@@ -170,10 +168,10 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
                  ticket: Annotated[str | None, Query(max_length=64)] = None,
                  after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, seconds: Seconds = 25.0):
     """Server-sent events for the console: `board` whenever the queue or the caller's tickets
-    change; with `ticket`, `message` for each new message of its conversation."""
+    change; with `ticket` (404 if unknown), `message` for each new message of its conversation."""
     last = {"board": None, "seq": after}
     feed = request.app.state.feed
-    followed = {"conversation": None}
+    followed = conversation_of(service.tickets.get(ticket)) if ticket else None
 
     def poll():
         out: list[events.Event] = []
@@ -183,22 +181,15 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
         if key != last["board"]:
             last["board"] = key
             out.append(("board", b))
-        if ticket:
-            try:
-                t = service.tickets.get(ticket)
-            except Exception:
-                return out
-            if conversation_of(t):
-                followed["conversation"] = t.conversation_id
-                _, msgs = service.transcript(t.conversation_id, last["seq"])
-                out += [("message", MessagePublic.of(m).model_dump()) for m in msgs]
-                if msgs:
-                    last["seq"] = msgs[-1].seq
+        if followed:
+            _, msgs = service.transcript(followed, last["seq"])
+            out += [("message", MessagePublic.of(m).model_dump()) for m in msgs]
+            if msgs:
+                last["seq"] = msgs[-1].seq
         return out
 
     def relevant(seen: int) -> bool:
-        cid = followed["conversation"]
-        return feed.tickets_tick > seen or (cid is not None and feed.conversation_changed(cid, seen))
+        return feed.tickets_tick > seen or (followed is not None and feed.conversation_changed(followed, seen))
 
     # Lapsed leases return tickets to the queue without a write: look again every 10 s.
     return events.stream(request, feed, poll, relevant, seconds, fallback=10.0)

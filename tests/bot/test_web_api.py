@@ -110,6 +110,7 @@ def test_agent_stream_sends_the_board_and_the_ticket_messages(client):
     board = [d for k, d in ev if k == "board"][0]
     assert board["queue"] == [] and [m["id"] for m in board["mine"]] == [t["id"]]
     assert [d["role"] for k, d in ev if k == "message"][0] == "user"
+    assert client.get("/agent/events?seconds=1&ticket=no-such-ticket", headers=H(KEYS["agent"])).status_code == 404
 
 
 def test_dashboard_counts_containment_escalations_waits_and_intents(client, service):
