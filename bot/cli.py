@@ -45,11 +45,36 @@ EncoderOpt = Annotated[Optional[str], typer.Option(
                       "Env: TRIAGE_ENCODER.")]
 
 
+CalibrateOpt = Annotated[Optional[Path], typer.Option(
+    "--calibrate-on", help="Calibration messages (a YAML file or directory of labelled messages, never trained on). "
+                           "Default: calibration.yml inside --data, if there is one.")]
+FineTuneOpt = Annotated[Optional[bool], typer.Option(
+    "--fine-tune/--no-fine-tune", help="Fine-tune the encoder on the training examples first. Env: TRIAGE_FINE_TUNE "
+                                       "(default on).")]
+
+
+def _calibration_set(data: Path, calibrate_on: Optional[Path]):
+    """The calibration set for training on `data`: --calibrate-on, else calibration.yml files in `data`."""
+    from bot.training import CalibrationSet
+    from bot.training_data import calibration_files, load_calibration_data
+
+    if calibrate_on is not None:
+        return CalibrationSet(load_calibration_data(calibrate_on), f"calibration set {calibrate_on}")
+    files = calibration_files(data)
+    if not files:
+        return None
+    return CalibrationSet(load_calibration_data(files), "calibration set " + ", ".join(str(f) for f in files))
+
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Option("--data", "-d", help="Directory of training YAML (Rasa NLU, FAQ, metadata).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
     encoder: EncoderOpt = None,
+    calibrate_on: CalibrateOpt = None,
+    fine_tune: FineTuneOpt = None,
+    fine_tune_minutes: Annotated[Optional[float], typer.Option(
+        "--fine-tune-minutes", min=0.1, help="Time budget of fine-tuning. Env: TRIAGE_FINE_TUNE_MINUTES.")] = None,
 ):
     """Train a model from a data directory."""
     from bot.training import train as train_model
@@ -58,22 +83,27 @@ def train(
 
     with cli_errors():
         settings = _settings(encoder)
+        if fine_tune_minutes is not None:
+            settings = settings.model_copy(update={"fine_tune_minutes": fine_tune_minutes})
         t0 = time.perf_counter()
         td = load_training_data(data)
+        cal = _calibration_set(data, calibrate_on)
         labels = td.in_scope_labels
         n_oos = sum(1 for e in td.examples if e.label == "out_of_scope")
         _err(f"loaded {len(td.examples)} examples: {len(labels)} intents/FAQ entries, "
-             f"{len(td.faqs)} FAQ entries, {n_oos} out-of-scope examples")
+             f"{len(td.faqs)} FAQ entries, {n_oos} out-of-scope examples"
+             + (f"; {len(cal.data.examples)} calibration messages" if cal else ""))
         embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
-        model = train_model(td, embedder, settings, progress=True)
+        model = train_model(td, embedder, settings, progress=True, calibration=cal, fine_tune=fine_tune, log=_err)
         model.save(out)
-        th, rep = model.thresholds, model.report["holdout"]
-        _err(f"thresholds: answer >= {th.answer:.3f}, confirm >= {th.confirm:.3f}, FAQ retrieval floor {th.retrieval_floor:.3f}")
-        if not rep["answer_target_reached"]:
-            _err(f"warning: no threshold reached {settings.answer_precision:.1%} answer precision on held-out data; "
-                 "the model will confirm rather than answer. Add examples or lower TRIAGE_ANSWER_PRECISION.")
-        _err(f"held-out ({rep['n']}): in-scope accuracy {rep['in_scope_accuracy']:.3f}, "
-             f"answer coverage {rep['answer_coverage']:.3f}, answer precision {rep['answer_precision']}")
+        from bot.calibrate import CalibrationReport
+
+        th = model.thresholds
+        _err(f"thresholds: answer >= {th.answer:.3f}, confirm >= {th.confirm:.3f}, FAQ retrieval floor "
+             f"{th.retrieval_floor:.3f}" + "".join(f"; {lang}: answer >= {a:.3f}, confirm >= {c:.3f}"
+                                                    for lang, (a, c) in sorted(th.by_language.items())))
+        for line in CalibrationReport.from_json(model.report["calibration"]).describe():
+            _err(line)
         _err(f"wrote {out} in {time.perf_counter() - t0:.1f}s")
 
 
@@ -163,6 +193,9 @@ def evaluate(
                                                             help="K-fold cross-validation on --data (no --model).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write JSON, plots and index.html here.")] = None,
     encoder: EncoderOpt = None,
+    calibrate_on: CalibrateOpt = None,
+    fine_tune: Annotated[bool, typer.Option("--fine-tune/--no-fine-tune",
+                                            help="Cross-validation: fine-tune the encoder in every fold.")] = False,
 ):
     """Evaluate a model on test data, or cross-validate on one data set."""
     from bot.report import write_report
@@ -180,12 +213,18 @@ def evaluate(
             engine = TriageEngine.from_model_dir(model, settings)
             result = evaluate_engine(engine, td, progress=True)
             title = f"triage evaluation: {model} on {data}"
+            if result.calibration:
+                from bot.calibrate import CalibrationReport
+
+                for line in CalibrationReport.from_json(result.calibration).describe():
+                    _err(line)
         else:
             from intents.encoder import load_embedder
 
             embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
             result = cross_validate(td, embedder, settings, cross_validation,
-                                    on_fold=lambda f, k: _err(f"fold {f}/{k}"))
+                                    on_fold=lambda f, k: _err(f"fold {f}/{k}"),
+                                    calibration=_calibration_set(data, calibrate_on), fine_tune=fine_tune)
             title = f"triage {cross_validation}-fold cross-validation on {data}"
         typer.echo(json.dumps(result.summary(), indent=1))
         if report is not None:

@@ -215,6 +215,18 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
     return out
 
 
+def _small_talk(s: ConvState, d: Decision, text: str) -> Outcome:
+    """A greeting, thanks or goodbye gets its reply and no follow-up. Said right after an answer
+    ("thanks, that helped"), it closes the question as solved."""
+    s.tried.append({"offered": d.intent, "as": "small talk"})
+    if s.pending is not None and s.pending.kind == "solved":
+        s.tried.append({"user": "solved"})
+        s.state, s.pending, s.failed = State.RESOLVED, None, 0
+    else:
+        s.state, s.pending = State.BOT, None
+    return Outcome(s, [Reply(text)])
+
+
 def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
     s.lang = d.lang
     s.last_decision = d.state_json()
@@ -229,6 +241,10 @@ def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
         why = d.reasons[-1] if d.reasons else "the bot cannot handle this"
         return _escalate(s, d.priority, why, d.intent)
     options = [c.intent for c in d.candidates if c.intent not in HUMAN_INTENTS]
+    if d.route is Route.ANSWER and d.small_talk:
+        text = k.answer(d.intent, s.lang) if d.intent else None
+        if text:
+            return _small_talk(s, d, text)
     if d.route is Route.ANSWER:
         out = _answer_next(s, [d.intent] + [o for o in options if o != d.intent], msg, k, None)
         if out is not None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ from bot.language import detect_language
 from bot.model import TriageModel
 from bot.policy import Decision, PolicyConfig, Route, Thresholds, decide, merge_candidates
 from bot.settings import Settings
-from bot.training import check_encoder
 from bot.training_data import IntentMeta
 from escalation.priorities import Complexity, Priority
 from escalation.urgency import Context, prioritise
@@ -31,7 +29,9 @@ def _single_threaded_blas() -> None:
 
 class TriageEngine:
     def __init__(self, model: TriageModel, embedder: Embedder, thresholds: Thresholds | None = None):
-        check_encoder(model.encoder, embedder.info())
+        """`embedder` is the encoder the model was trained with (for a model with a fine-tuned
+        encoder: its base, to which the tuned weights are applied here)."""
+        embedder = model.bind_encoder(embedder)
         _single_threaded_blas()
         self.model = model
         self.embedder = embedder
@@ -42,11 +42,7 @@ class TriageEngine:
     def from_model_dir(cls, path: Path, settings: Settings, embedder: Embedder | None = None) -> "TriageEngine":
         model = TriageModel.load(path)
         embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
-        th = model.thresholds
-        if settings.answer_threshold is not None:
-            th = replace(th, answer=settings.answer_threshold)
-        if settings.confirm_threshold is not None:
-            th = replace(th, confirm=settings.confirm_threshold)
+        th = model.thresholds.overridden(settings.answer_threshold, settings.confirm_threshold)
         return cls(model, embedder, th)
 
     @property
@@ -106,7 +102,8 @@ class TriageEngine:
         X = self.embedder.encode_query(texts) if embeddings is None else embeddings
         clf = self.model.classifier
         scores = clf.score(X, texts, k=3)
-        conf = self.model.calibration(scores.top_raw)
+        conf = self.model.calibration(scores.top_raw, scores.top_margin)
+        scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
         index = self.faq_index if faq_index is None else faq_index
         meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
         hits = index.search(X, texts, k=10)
@@ -116,7 +113,7 @@ class TriageEngine:
         config = PolicyConfig(self.thresholds)
         out = []
         for i, text in enumerate(texts):
-            clf_cands = list(zip(scores.top_labels[i], conf[i].tolist()))
+            clf_cands = list(zip(scores.top_labels[i], conf[i].tolist(), scope[i].tolist()))
             hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
             cands = merge_candidates(clf_cands, hit_cands, known, index.store)
             d = decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)

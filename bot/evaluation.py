@@ -1,13 +1,13 @@
 """Evaluation metrics over decisions. Pure: decisions and gold labels in, a typed report out."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from bot.policy import Decision, Route
-from bot.training_data import OUT_OF_SCOPE
+from bot.training_data import OUT_OF_SCOPE, IntentMeta
 
 
 @dataclass
@@ -42,6 +42,11 @@ class EvalReport:
     complexity_labels: list[str] = field(default_factory=list)
     complexity_confusion: list[list[int]] | None = None  # rows: gold simple/medium/complex
     complex_not_to_person: int | None = None  # gold complex messages not routed to a person
+    #: Route outcomes per gold complexity (simple / medium / complex / out_of_scope), overall and
+    #: per language: what a simple question, a medium one, a complex one and an unknown one got.
+    by_complexity: dict[str, dict] = field(default_factory=dict)
+    #: What the model's thresholds rest on (`bot.calibrate.CalibrationReport`), when known.
+    calibration: dict | None = None
     risk_coverage: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, coverage, precision)
     misclassified: list[dict] = field(default_factory=list)
     confusion_labels: list[str] = field(default_factory=list)
@@ -97,11 +102,48 @@ def _p0_figures(pairs: Sequence[tuple[str, Decision]]) -> dict:
     }
 
 
+def _outcomes(pairs: Sequence[tuple[str, Decision]]) -> dict:
+    n = len(pairs)
+    ans_ok = sum(1 for g, d in pairs if d.route is Route.ANSWER and d.intent == g)
+    ans_bad = sum(1 for g, d in pairs if d.route is Route.ANSWER and d.intent != g)
+    conf_ok = sum(1 for g, d in pairs if d.route is Route.CONFIRM and d.intent == g)
+    conf_bad = sum(1 for g, d in pairs if d.route is Route.CONFIRM and d.intent != g)
+    esc = sum(1 for _, d in pairs if d.route is Route.ESCALATE)
+    rate = lambda x: x / n if n else None  # noqa: E731
+    return {"n": n, "answered_right": ans_ok, "answered_wrong": ans_bad, "confirmed_right": conf_ok,
+            "confirmed_other": conf_bad, "escalated": esc,
+            "answered_right_share": rate(ans_ok), "confirmed_right_share": rate(conf_ok), "escalated_share": rate(esc),
+            "wrong_share_of_answered": ans_bad / (ans_ok + ans_bad) if ans_ok + ans_bad else None}
+
+
+def outcomes_by_complexity(decisions: Sequence[Decision], gold: Sequence[str],
+                           meta: Mapping[str, IntentMeta]) -> dict[str, dict]:
+    """Route outcomes grouped by the gold label's complexity (its metadata; `out_of_scope` apart),
+    overall and per language. Targets read off it: simple questions answered rightly, medium ones
+    confirmed with the right intent, complex ones escalated, out-of-scope ones never answered."""
+    def group(label: str) -> str:
+        return OUT_OF_SCOPE if label == OUT_OF_SCOPE else meta.get(label, IntentMeta()).complexity.value
+
+    out: dict[str, dict] = {}
+    for name in ("simple", "medium", "complex", OUT_OF_SCOPE):
+        pairs = [(g, d) for g, d in zip(gold, decisions) if group(g) == name]
+        if not pairs:
+            continue
+        row = _outcomes(pairs)
+        row["by_language"] = {lang: _outcomes([(g, d) for g, d in pairs if d.lang == lang])
+                              for lang in sorted({d.lang for _, d in pairs})}
+        out[name] = row
+    return out
+
+
 def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
                        priority_pairs: Sequence[tuple[str, Decision]] = (),
-                       complexity_pairs: Sequence[tuple[str, Decision]] = ()) -> EvalReport:
+                       complexity_pairs: Sequence[tuple[str, Decision]] = (),
+                       meta: Mapping[str, IntentMeta] | None = None,
+                       calibration: dict | None = None) -> EvalReport:
     """`gold` holds intent labels (`out_of_scope` for negatives); `priority_pairs` are
-    (gold priority, decision) for every message that has a priority label."""
+    (gold priority, decision) for every message that has a priority label; `meta` (the triage
+    metadata of the labels) adds the outcomes per complexity."""
     pred = [d.intent if d.intent is not None else OUT_OF_SCOPE for d in decisions]
     gold = list(gold)
     g = np.array(gold)
@@ -172,6 +214,8 @@ def evaluate_decisions(decisions: Sequence[Decision], gold: Sequence[str],
         complexity_labels=cx_labels,
         complexity_confusion=cx_cm,
         complex_not_to_person=cx_missed,
+        by_complexity=outcomes_by_complexity(decisions, gold, meta) if meta is not None else {},
+        calibration=calibration,
         **p0,
         risk_coverage=risk_coverage(conf, correct, in_scope),
         misclassified=mis,

@@ -37,6 +37,16 @@ class Thresholds:
         answer, confirm = self.by_language[lang]
         return Thresholds(answer, confirm, self.retrieval_floor)
 
+    def overridden(self, answer: float | None = None, confirm: float | None = None) -> "Thresholds":
+        """These thresholds with operator overrides (TRIAGE_ANSWER_THRESHOLD, TRIAGE_CONFIRM_THRESHOLD)
+        applied to every language: an override wins over per-language calibration."""
+        if answer is None and confirm is None:
+            return self
+        by_language = {lang: (a if answer is None else answer, c if confirm is None else confirm)
+                       for lang, (a, c) in self.by_language.items()}
+        return Thresholds(self.answer if answer is None else answer, self.confirm if confirm is None else confirm,
+                          self.retrieval_floor, by_language)
+
     def to_json(self) -> dict:
         return {"answer": self.answer, "confirm": self.confirm, "retrieval_floor": self.retrieval_floor,
                 "by_language": {k: list(v) for k, v in self.by_language.items()}}
@@ -52,6 +62,13 @@ class Candidate:
     intent: str
     confidence: float
     faq_id: str | None = None
+    #: Calibrated confidence of the scope decision (is this message one the bot knows at all?);
+    #: None: the same as `confidence`.
+    scope: float | None = None
+
+    @property
+    def scope_confidence(self) -> float:
+        return self.confidence if self.scope is None else self.scope
 
 
 @dataclass
@@ -67,6 +84,7 @@ class Decision:
     answer: str | None = None
     reasons: list[str] = field(default_factory=list)
     complexity: Complexity = Complexity.SIMPLE  # of the message: its intent's, raised by what it says
+    small_talk: bool = False  # a greeting, thanks or goodbye: answered with no follow-up question
 
     def state_json(self) -> dict:
         """The predict format plus the reasons, kept in the conversation for the handoff packet."""
@@ -94,19 +112,21 @@ class PolicyConfig:
     exact_match: float = 0.95
 
 
-def merge_candidates(classifier: Sequence[tuple[str, float]], hits: Sequence[tuple[Hit, float]],
-                     known_labels: set[str], store: FaqStore, k: int = 3) -> list[Candidate]:
-    """One ranked list from both channels.
+def merge_candidates(classifier: Sequence[tuple[str, float] | tuple[str, float, float]],
+                     hits: Sequence[tuple[Hit, float]], known_labels: set[str], store: FaqStore,
+                     k: int = 3) -> list[Candidate]:
+    """One ranked list from both channels. Classifier candidates are (label, confidence) or
+    (label, confidence, scope confidence).
 
     Classifier labels of FAQ entries that were deleted since training are dropped; FAQ entries the
     classifier has never seen (added since training) enter with their calibrated retrieval score.
     """
     out: dict[str, Candidate] = {}
-    for label, conf in classifier:
+    for label, conf, *scope in classifier:
         fid = faq_id_of(label)
         if fid is not None and fid not in store:
             continue
-        out[label] = Candidate(label, float(conf), fid)
+        out[label] = Candidate(label, float(conf), fid, float(scope[0]) if scope else None)
     for hit, conf in hits:
         label = faq_label(hit.faq_id)
         if label in known_labels or label in out:
@@ -130,12 +150,14 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
             rest = [c for c in cands if c.intent != label]
             cands = [Candidate(label, conf, exact.faq_id)] + rest[:2]
             return Decision(text, lang, label, conf, Route.ANSWER, m.priority, exact.faq_id, cands,
-                            entry.answer_for(lang), [f"matches the curated FAQ phrasing {exact.question!r}"], m.complexity)
+                            entry.answer_for(lang), [f"matches the curated FAQ phrasing {exact.question!r}"], m.complexity,
+                            m.small_talk)
     top = cands[0] if cands else None
-    if top is None or top.confidence < th.confirm:
+    if top is None or top.scope_confidence < th.confirm:
         conf = top.confidence if top else 0.0
+        scope = top.scope_confidence if top else 0.0
         return Decision(text, lang, None, conf, Route.ESCALATE, config.unknown_priority, None, cands,
-                        reasons=[f"no intent reached the scope threshold ({conf:.2f} < {th.confirm:.2f})"])
+                        reasons=[f"no intent reached the scope threshold ({scope:.2f} < {th.confirm:.2f})"])
 
     m = meta.get(top.intent, IntentMeta())
     reasons: list[str] = []
@@ -145,6 +167,10 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
     elif top.confidence >= th.answer:
         route = Route.ANSWER
         reasons.append(f"confidence {top.confidence:.2f} >= answer threshold {th.answer:.2f}")
+    elif m.small_talk:
+        # A wrong "Hello!" costs nothing; asking "Did you mean: hello?" is what users hate.
+        route = Route.ANSWER
+        reasons.append(f"{top.intent} is small talk: answered at once (confidence {top.confidence:.2f})")
     else:
         route = Route.CONFIRM
         reasons.append(f"confidence {top.confidence:.2f} below answer threshold {th.answer:.2f}")
@@ -154,7 +180,7 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
         entry = store.get(top.faq_id)
         hit = hits.get(top.faq_id)
         score = hit.score if hit else 0.0
-        if route is Route.ANSWER and score < th.retrieval_floor:
+        if route is Route.ANSWER and score < th.retrieval_floor and not m.small_talk:
             # The classifier alone may not pick an answer the retriever does not back.
             route = Route.CONFIRM
             reasons.append(f"retrieval score {score:.2f} below floor {th.retrieval_floor:.2f}")
@@ -164,4 +190,4 @@ def decide(text: str, lang: str, candidates: Sequence[Candidate], hits: Mapping[
         route = Route.CONFIRM
         reasons.append(f"{top.intent} is medium complexity: answer with a confirm step")
     return Decision(text, lang, top.intent, top.confidence, route, m.priority, top.faq_id, cands, answer, reasons,
-                    m.complexity)
+                    m.complexity, m.small_talk and route is Route.ANSWER)

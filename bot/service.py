@@ -120,9 +120,14 @@ class ChatService:
         return entry.answer_for(lang) if entry else None
 
     def _title(self, intent: str, lang: str) -> str:
+        """A button title in the user's language: an FAQ entry's first phrasing in it, an intent's
+        title (from its metadata or its first training example in that language)."""
         entry = self._entry(intent)
         if entry is None:
-            return intent.replace("_", " ")
+            meta = self.engine.model.meta.get(intent)
+            titles = meta.titles if meta is not None else {}
+            return (titles.get(lang) or titles.get("*") or titles.get("en")
+                    or next(iter(titles.values()), intent.replace("_", " ")))
         same = [q for q in entry.questions if detect_language(q) == lang]
         return (same or entry.questions)[0]
 

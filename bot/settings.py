@@ -20,17 +20,24 @@ class Settings(BaseSettings):
     model_dir: Path = Path("models/default")
     data_dir: Path = Path("training_data")
 
-    #: Precision the "answer" route must reach on held-out data when thresholds are calibrated.
+    #: Precision the "answer" route must reach on calibration messages when thresholds are
+    #: calibrated: the lower confidence bound of the measured precision, not the point estimate.
     answer_precision: float = Field(0.99, gt=0.5, le=1.0)
+    #: Confidence of that lower bound (one-sided Clopper–Pearson).
+    calibration_confidence: float = Field(0.95, ge=0.5, lt=1.0)
+    #: When the calibration messages cannot support `answer_precision`, answers (each followed by
+    #: "Did this solve it?", whose "No" offers the next candidate or a person) are held to this
+    #: lower target instead, with the same bound; below it the bot confirms instead of answering.
+    followup_answer_precision: float = Field(0.95, gt=0.5, le=1.0)
     #: With out-of-scope examples, the answer threshold also keeps the share of held-out
     #: out-of-scope queries that would be answered at or below this.
-    max_out_of_scope_answered: float = Field(0.02, ge=0.0, le=1.0)
+    max_out_of_scope_answered: float = Field(0.01, ge=0.0, le=1.0)
     #: How much out-of-scope recall counts against in-scope accuracy when the scope (confirm)
     #: threshold is chosen; a wrong "Did you mean…?" costs a click, a wrong escalation a person.
     scope_recall_weight: float = Field(0.5, ge=0.0)
-    #: Without out-of-scope examples, the scope threshold keeps this share of the correctly
-    #: classified held-out messages in scope.
-    scope_keep_share: float = Field(0.97, gt=0.5, le=1.0)
+    #: The scope threshold keeps at least this share of the correctly classified calibration
+    #: messages in scope (without out-of-scope examples: exactly this share).
+    scope_keep_share: float = Field(0.99, gt=0.5, le=1.0)
     #: Share of held-out data kept aside to calibrate confidences and thresholds.
     holdout_fraction: float = Field(0.2, gt=0.0, lt=0.5)
     #: Data sets up to this size calibrate on K-fold out-of-fold scores instead of one hold-out.
@@ -40,6 +47,15 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
     confirm_threshold: float | None = Field(None, ge=0.0, le=1.0)
     seed: int = 13
+    #: Fine-tune the encoder on the training examples before fitting (sentence-transformers
+    #: encoders only; others are used as they are).
+    fine_tune: bool = True
+    #: Wall-clock budget of fine-tuning, in minutes: the schedule is fitted to it.
+    fine_tune_minutes: float = Field(6.0, gt=0)
+    fine_tune_epochs: float = Field(1.0, gt=0)
+    #: Small data sets get at least this many steps (one epoch of 1,000 examples is 18).
+    fine_tune_min_steps: int = Field(100, ge=0)
+    fine_tune_learning_rate: float = Field(1e-4, gt=0, lt=1)
     #: Directory of extra locale files (<code>.yml: strings, detection hints); see bot/locales.py.
     locales_dir: Path | None = None
 

@@ -1,45 +1,39 @@
-"""Training: fit the classifier, calibrate confidences and thresholds on a held-out part, refit."""
+"""Training: optionally fine-tune the encoder, fit the classifier, calibrate confidences and
+thresholds on messages the model never trained on, and bundle everything as a `TriageModel`.
+
+Calibration rests on one of two sources: a calibration set written apart from the training data
+(`calibration.yml` in the data directory, or `--calibrate-on`), which looks like real traffic; or,
+without one, a hold-out of the training data itself (K-fold out-of-fold scores on small data,
+one stratified hold-out on large data or when the encoder is fine-tuned).
+"""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bot.model import TriageModel
-from bot.policy import Thresholds
+from bot.calibrate import HeldOutScores, calibrate
+from bot.language import detect_language
+from bot.model import TriageModel, TunedEncoder
 from bot.settings import Settings
-from bot.training_data import OUT_OF_SCOPE, TrainingData
-from intents.calibration import answer_threshold, fit_platt, oos_answer_cap, scope_threshold
-from intents.classifier import IntentClassifier
+from bot.training_data import OUT_OF_SCOPE, IntentMeta, TrainingData, check_calibration
 from escalation.urgency import UrgencyThresholds
-from intents.encoder import Embedder, EncoderInfo
+from intents.classifier import IntentClassifier
+from intents.encoder import Embedder
 from kb_index.retrieval import FaqIndex
 from kb_index.store import FaqEntry, faq_id_of
 
+Log = Callable[[str], None]
 
-PROB_WEIGHTS = (0.3, 0.5, 0.7, 1.0)
 
+@dataclass(frozen=True)
+class CalibrationSet:
+    """Labelled messages kept apart from training, and where they came from."""
 
-def choose_prob_weight(prob: np.ndarray, near: np.ndarray, correct: np.ndarray,
-                       is_oos: np.ndarray | None = None) -> float:
-    """The mix of class probability and nearest-example similarity that best ranks correct
-    decisions above wrong ones and above out-of-scope queries (mean of the two ROC AUCs on
-    out-of-sample scores, so a few out-of-scope examples count as much as many in-scope ones)."""
-    from sklearn.metrics import roc_auc_score
-
-    is_oos = np.zeros(len(correct), bool) if is_oos is None else is_oos
-    groups = [~is_oos, correct | is_oos]  # correct vs wrong in scope; correct vs out of scope
-    groups = [g for g in groups if correct[g].any() and not correct[g].all()]
-    if not groups:
-        return 0.5
-
-    def quality(w: float) -> float:
-        score = w * prob + (1 - w) * near
-        return float(np.mean([roc_auc_score(correct[g], score[g]) for g in groups]))
-
-    return max(PROB_WEIGHTS, key=quality)
+    data: TrainingData
+    source: str
 
 
 def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarray]:
@@ -56,16 +50,6 @@ def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarra
         fold[idx] = (np.arange(len(idx)) + offset) % k
         offset += len(idx)
     return [np.where(fold == f)[0] for f in range(k)]
-
-
-def calibration_splits(labels: Sequence[str], settings: Settings) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, held-out) pairs for calibration: K folds on small data (every example is held out
-    once, so thresholds rest on many points), one stratified hold-out on large data (speed)."""
-    if len(labels) <= settings.cv_calibration_max_examples:
-        k = settings.calibration_folds
-        all_idx = np.arange(len(labels))
-        return [(np.setdiff1d(all_idx, f), f) for f in stratified_folds(labels, k, settings.seed) if len(f)]
-    return [stratified_holdout(labels, settings.holdout_fraction, settings.seed)]
 
 
 def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,20 +72,22 @@ def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tup
     return np.where(mask)[0], held_arr
 
 
-@dataclass(frozen=True)
-class HoldoutReport:
-    n: int
-    in_scope_accuracy: float
-    oos_recall: float | None
-    answer_coverage: float
-    answer_precision: float | None
-    answer_target_reached: bool
+def calibration_splits(labels: Sequence[str], settings: Settings, single: bool = False
+                       ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """(train, held-out) pairs for calibration without a calibration set, and their description:
+    K folds on small data (every example is held out once), one stratified hold-out on large data
+    or when `single` (a fine-tuned encoder must not have seen the messages it is calibrated on)."""
+    if len(labels) <= settings.cv_calibration_max_examples and not single:
+        k = settings.calibration_folds
+        all_idx = np.arange(len(labels))
+        splits = [(np.setdiff1d(all_idx, f), f) for f in stratified_folds(labels, k, settings.seed) if len(f)]
+        return splits, f"{k}-fold out-of-fold scores of the training data"
+    split = stratified_holdout(labels, settings.holdout_fraction, settings.seed)
+    return [split], f"a {settings.holdout_fraction:.0%} stratified hold-out of the training data"
 
-    def to_json(self) -> dict:
-        return self.__dict__.copy()
 
-
-def _sub_faqs(faqs: list[FaqEntry], keep_texts: set[str]) -> list[FaqEntry]:
+def sub_faqs(faqs: Sequence[FaqEntry], keep_texts: set[str]) -> list[FaqEntry]:
+    """The FAQ entries restricted to the phrasings in `keep_texts` (entries left empty drop out)."""
     out = []
     for e in faqs:
         qs = [q for q in e.questions if q in keep_texts]
@@ -114,35 +100,51 @@ def _faq_vectors(faqs: list[FaqEntry], text_vec: dict[str, np.ndarray]) -> dict[
     return {e.id: np.vstack([text_vec[q] for q in e.questions]) for e in faqs}
 
 
-def _classifier(settings: Settings, prob_weight: float = 0.5) -> IntentClassifier:
-    return IntentClassifier(prob_weight=prob_weight, seed=settings.seed)
+def _classifier(settings: Settings) -> IntentClassifier:
+    return IntentClassifier(seed=settings.seed)
 
 
-MIN_LANGUAGE_HELD_OUT = 150
+def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts: Sequence[str],
+                   truth: Sequence[str]) -> HeldOutScores:
+    """Scores of messages the classifier and the index were built without."""
+    s = clf.score(X, list(texts), k=1)
+    top, top_ok, true_scores = [], [], []
+    for hs, gold in zip(index.search(X, list(texts), k=10), truth):
+        fid = faq_id_of(gold)
+        top.append(hs[0].score if hs else 0.0)
+        top_ok.append(bool(hs) and hs[0].faq_id == fid)
+        if fid is not None:
+            true_scores.append(next((h.score for h in hs if h.faq_id == fid), 0.0))
+    return HeldOutScores(
+        truth=np.array(list(truth), dtype=object), lang=np.array([detect_language(t) for t in texts], dtype=object),
+        pred=np.array([row[0] for row in s.top_labels], dtype=object), prob=s.top_probs[:, 0], near=s.top_near[:, 0],
+        margin=s.top_margin[:, 0],
+        retrieval_top=np.array(top, dtype=np.float64), retrieval_top_ok=np.array(top_ok, dtype=bool),
+        retrieval_true=np.array(true_scores, dtype=np.float64))
 
 
-def _per_language(texts, ho, conf, correct, is_oos, t_answer, t_confirm, settings) -> dict[str, tuple[float, float]]:
-    """Thresholds calibrated on each language's own held-out messages, where there are enough
-    (the encoder may be much better at one language than another). The answer threshold never
-    drops below the global one: one language's small sample cannot promise more precision."""
-    from bot.language import detect_language
-
-    langs = np.array([detect_language(texts[i]) for i in ho])
-    out: dict[str, tuple[float, float]] = {}
-    for lang in sorted(set(langs.tolist())):
-        m = langs == lang
-        if (m & ~is_oos).sum() < MIN_LANGUAGE_HELD_OUT:
-            continue
-        a = answer_threshold(conf[m], correct[m], settings.answer_precision)
-        a = max(a, t_answer) if a is not None else 1.0
-        c = scope_threshold(conf[m & ~is_oos], correct[m & ~is_oos], conf[m & is_oos],
-                            keep_share=settings.scope_keep_share, recall_weight=settings.scope_recall_weight)
-        out[lang] = (float(a), float(min(c, a)))
-    return out
+def with_titles(data: TrainingData) -> dict[str, IntentMeta]:
+    """Triage metadata with button titles for every intent, in every language its examples use:
+    the intent's own `title` metadata where given, else its first example in that language
+    (FAQ entries are titled from their live phrasings instead)."""
+    meta = dict(data.intent_meta)
+    firsts: dict[str, dict[str, str]] = defaultdict(dict)
+    for e in data.examples:
+        if e.label != OUT_OF_SCOPE and faq_id_of(e.label) is None:
+            firsts[e.label].setdefault(detect_language(e.text), e.text)
+    for label, by_lang in firsts.items():
+        m = meta.get(label, IntentMeta())
+        titles = dict(m.titles) if "*" in m.titles else {**by_lang, **m.titles}
+        meta[label] = IntentMeta(m.complexity, m.priority, m.domain, m.small_talk, titles)
+    return meta
 
 
-def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: Settings) -> TriageModel:
-    """Fit on examples whose embeddings are `X` (same order as `data.examples`)."""
+def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: Settings,
+              calibration: tuple[CalibrationSet, np.ndarray] | None = None,
+              splits: tuple[list[tuple[np.ndarray, np.ndarray]], str] | None = None) -> TriageModel:
+    """Fit on examples whose embeddings are `X` (same order as `data.examples`). Calibrates on
+    `calibration` (a set and its embeddings) when given, else on `splits` of the training data
+    (default: `calibration_splits`)."""
     texts = [e.text for e in data.examples]
     labels = np.array([e.label for e in data.examples])
     in_scope = sorted(set(labels.tolist()) - {OUT_OF_SCOPE})
@@ -151,81 +153,43 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
 
         raise DataError(f"need at least two intents or FAQ entries to train, found {len(in_scope)}")
     text_vec = {t: X[i] for i, t in enumerate(texts)}
-    splits = calibration_splits(labels.tolist(), settings)
+    meta = with_titles(data)
 
-    # 1. Out-of-sample scores: each calibration item is scored by a classifier that never saw it,
-    #    and FAQ phrasings are searched in an index built without them.
-    ho_parts, prob_parts, near_parts, pred_parts, top_scores, top_ok, floor_scores = [], [], [], [], [], [], []
-    clf_h = None
-    for tr, ho in splits:
-        clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], labels[tr], vocabulary_texts=texts)
-        s = clf_h.score(X[ho], [texts[i] for i in ho])
-        ho_parts.append(ho)
-        prob_parts.append(s.top_probs[:, 0])
-        near_parts.append(s.top_near[:, 0])
-        pred_parts.append(np.array([row[0] for row in s.top_labels]))
-        faq_tr = _sub_faqs(data.faqs, {texts[i] for i in tr})
-        index = FaqIndex(embedder).build(faq_tr, _faq_vectors(faq_tr, text_vec))
-        for hs, truth in zip(index.search(X[ho], [texts[i] for i in ho], k=10), labels[ho]):
-            fid = faq_id_of(truth)
-            if hs:
-                top_scores.append(hs[0].score)
-                top_ok.append(hs[0].faq_id == fid)
-            if fid is not None:
-                floor_scores.append(next((h.score for h in hs if h.faq_id == fid), 0.0))
-    ho = np.concatenate(ho_parts)
-    prob, near = np.concatenate(prob_parts), np.concatenate(near_parts)
-    pred = np.concatenate(pred_parts)
-    truth = labels[ho]
-    is_oos = truth == OUT_OF_SCOPE
-    correct = (pred == truth) & ~is_oos
+    if calibration is not None:
+        cal, X_cal = calibration
+        clf_h = _classifier(settings).fit(X, texts, labels, vocabulary_texts=texts)
+        index = FaqIndex(embedder).build(data.faqs, _faq_vectors(data.faqs, text_vec))
+        scores = score_held_out(clf_h, index, X_cal, [e.text for e in cal.data.examples],
+                                [e.label for e in cal.data.examples])
+        source = cal.source
+    else:
+        parts, clf_h = [], None
+        split_list, source = splits or calibration_splits(labels.tolist(), settings)
+        for tr, ho in split_list:
+            clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], labels[tr], vocabulary_texts=texts)
+            faq_tr = sub_faqs(data.faqs, {texts[i] for i in tr})
+            index = FaqIndex(embedder).build(faq_tr, _faq_vectors(faq_tr, text_vec))
+            parts.append(score_held_out(clf_h, index, X[ho], [texts[i] for i in ho], labels[ho].tolist()))
+        scores = HeldOutScores.concat(parts)
 
-    # 2. Choose how much the nearest-example similarity counts (it helps reject unseen topics when
-    #    the encoder knows the language, and hurts where it does not), calibrate, then thresholds.
-    prob_weight = choose_prob_weight(prob, near, correct, is_oos)
-    raw = prob_weight * prob + (1 - prob_weight) * near
-    platt = fit_platt(raw, correct)
-    conf = platt(raw)
-    t_answer = answer_threshold(conf, correct, settings.answer_precision)
-    reached = t_answer is not None
-    if t_answer is not None and is_oos.any():
-        t_answer = max(t_answer, oos_answer_cap(conf[is_oos], settings.max_out_of_scope_answered))
-    if t_answer is None:
-        t_answer = 1.0  # never answer without a person confirming: no threshold met the target
-    t_confirm = min(scope_threshold(conf[~is_oos], correct[~is_oos], conf[is_oos],
-                                    keep_share=settings.scope_keep_share,
-                                    recall_weight=settings.scope_recall_weight), t_answer)
-    by_language = _per_language(texts, ho, conf, correct, is_oos, t_answer, t_confirm, settings)
-    ret_platt = fit_platt(np.array(top_scores), np.array(top_ok, dtype=bool))
-    # An FAQ answer needs retrieval support at least as strong as 95% of true matches get.
-    floor = float(np.quantile(floor_scores, 0.05)) if floor_scores else 0.0
-
-    answered = conf >= t_answer
-    report = HoldoutReport(
-        n=int(len(ho)),
-        in_scope_accuracy=float(np.mean(correct[~is_oos] & (conf[~is_oos] >= t_confirm))) if (~is_oos).any() else 0.0,
-        oos_recall=float(np.mean(conf[is_oos] < t_confirm)) if is_oos.any() else None,
-        answer_coverage=float(np.mean(answered[~is_oos])) if (~is_oos).any() else 0.0,
-        answer_precision=float(np.mean(correct[answered])) if answered.any() else None,
-        answer_target_reached=reached,
-    )
-
-    # 3. Final fit on everything, warm-started from the held-out fit.
-    clf = _classifier(settings, prob_weight).fit(X, texts, labels, vocabulary_texts=texts, warm_start_from=clf_h)
-    meta = dict(data.intent_meta)
+    small_talk = lambda label: meta.get(label, IntentMeta()).small_talk  # noqa: E731
+    cal = calibrate(scores, meta, settings, source, small_talk)
+    # The final classifier sees every training example (warm-started from the last held-out fit).
+    clf = IntentClassifier(prob_weight=cal.prob_weight, scope_weight=cal.scope_weight, seed=settings.seed).fit(
+        X, texts, labels, vocabulary_texts=texts, warm_start_from=clf_h)
     return TriageModel(
-        encoder=embedder.info(),
+        encoder=embedder.base_info(),
         classifier=clf,
-        calibration=platt,
-        retrieval_calibration=ret_platt,
-        thresholds=Thresholds(answer=float(t_answer), confirm=float(t_confirm), retrieval_floor=floor,
-                              by_language=by_language),
+        calibration=cal.confidence,
+        scope_calibration=cal.scope,
+        retrieval_calibration=cal.retrieval,
+        thresholds=cal.thresholds,
         meta=meta,
         faqs=list(data.faqs),
         faq_vectors=_faq_vectors(data.faqs, text_vec),
-        report={"holdout": report.to_json(), "answer_precision_target": settings.answer_precision,
-                "n_examples": len(texts), "prob_weight": prob_weight, "n_labels": len(in_scope),
-                "has_out_of_scope_examples": bool((labels == OUT_OF_SCOPE).any())},
+        report={"calibration": cal.report.to_json(), "answer_precision_target": settings.answer_precision,
+                "n_examples": len(texts), "prob_weight": cal.prob_weight, "scope_weight": cal.scope_weight,
+                "n_labels": len(in_scope), "has_out_of_scope_examples": bool((labels == OUT_OF_SCOPE).any())},
     )
 
 
@@ -259,8 +223,40 @@ def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Se
     return model, UrgencyThresholds(), report
 
 
-def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: bool = False) -> TriageModel:
+def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: Settings, progress: bool,
+          log: Log) -> tuple[Embedder, TunedEncoder]:
+    from bot.finetuning import tune_encoder
+
+    return tune_encoder(embedder, texts, labels, settings, progress=progress, log=log)
+
+
+def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: bool = False,
+          calibration: CalibrationSet | None = None, fine_tune: bool | None = None,
+          log: Log | None = None) -> TriageModel:
+    """Train a model. `fine_tune` (default: the `fine_tune` setting) tunes the encoder first where
+    it can be tuned (sentence-transformers encoders)."""
+    from bot.finetuning import can_fine_tune
+
+    log = log or (lambda _msg: None)
+    if calibration is not None:
+        check_calibration(data, calibration.data)
     texts = [e.text for e in data.examples]
+    labels = [e.label for e in data.examples]
+    tune = settings.fine_tune if fine_tune is None else fine_tune
+    if tune and not can_fine_tune(embedder):
+        if fine_tune:
+            from bot.errors import EncoderError
+
+            raise EncoderError(f"the {embedder.info().name} encoder cannot be fine-tuned (a sentence-transformers "
+                               "model directory can)")
+        tune = False
+    splits = None if calibration is not None else calibration_splits(labels, settings, single=tune)
+    tuned = None
+    if tune:
+        # A fine-tuned encoder must not have seen the messages it is calibrated on: without a
+        # calibration set it is tuned on the training part of the hold-out split only.
+        idx = np.arange(len(texts)) if splits is None else splits[0][0][0]
+        embedder, tuned = _tune(embedder, [texts[i] for i in idx], [labels[i] for i in idx], settings, progress, log)
     ptexts = [e.text for e, _ in data.priority_examples]
     # Complexity is learnt from the `- complexity:` blocks and, where those exist, also from every
     # intent example labelled with its intent's complexity: most messages are plain questions, and
@@ -271,24 +267,18 @@ def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: 
         cpairs += [(e.text, data.intent_meta[e.label].complexity.value) for e in data.examples
                    if e.label in data.intent_meta and e.text not in seen]
     ctexts = [t for t, _ in cpairs]
-    X_all = embedder.encode_document(texts + ptexts + ctexts, progress=progress)
-    n, m = len(texts), len(texts) + len(ptexts)
-    model = fit_model(data, X_all[:n], embedder, settings)
+    cal_texts = [e.text for e in calibration.data.examples] if calibration is not None else []
+    X_all = embedder.encode_document(texts + ptexts + ctexts + cal_texts, progress=progress)
+    n, m, c = len(texts), len(texts) + len(ptexts), len(texts) + len(ptexts) + len(ctexts)
+    cal_arg = (calibration, X_all[c:]) if calibration is not None else None
+    model = fit_model(data, X_all[:n], embedder, settings, calibration=cal_arg, splits=splits)
+    model.tuned = tuned
     urgency, thresholds, report = fit_urgency(ptexts, [p.value for _, p in data.priority_examples],
                                               X_all[n:m], settings)
     model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, ptexts
     model.report["urgency"] = report
     model.complexity, model.report["complexity"] = fit_labels(
-        ctexts, [c for _, c in cpairs], X_all[m:], settings, "complex")
+        ctexts, [c for _, c in cpairs], X_all[m:c], settings, "complex")
+    if tuned is not None:
+        model.report["fine_tuning"] = tuned.summary
     return model
-
-
-def check_encoder(model_encoder: EncoderInfo, configured: EncoderInfo) -> None:
-    from bot.errors import EncoderError
-
-    if not model_encoder.same_encoder(configured):
-        raise EncoderError(
-            f"model was trained with encoder {model_encoder.name!r} (sha256 {model_encoder.weights_sha256[:12]}…, "
-            f"dim {model_encoder.dim}) but the configured encoder is {configured.name!r} "
-            f"(sha256 {configured.weights_sha256[:12]}…, dim {configured.dim}); set TRIAGE_ENCODER to the "
-            f"training encoder or retrain")

@@ -11,11 +11,16 @@ A data directory holds YAML files. Each file may contain any of these top-level 
 
 Other keys that Rasa projects carry (``version``, ``rules``, ``stories``, ``responses``...) are
 ignored, so a Rasa ``data/`` folder can be pointed at as it is.
+
+A file named ``calibration.yml`` (or ``.yaml``) anywhere in a data directory is not training
+data: it holds labelled messages (``- intent:`` blocks, ``out_of_scope`` included) that are used
+only to calibrate confidences and thresholds (`load_calibration_data`).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +28,7 @@ import yaml
 
 from bot.errors import DataError
 from escalation.priorities import Complexity, Priority
-from kb_index.store import FaqEntry, faq_label
+from kb_index.store import SMALL_TALK_TAGS, FaqEntry, faq_label
 
 OUT_OF_SCOPE = "out_of_scope"
 _ENTITY = re.compile(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})")
@@ -43,18 +48,24 @@ class IntentMeta:
     complexity: Complexity = Complexity.SIMPLE
     priority: Priority = Priority.P2
     domain: str | None = None
+    #: Greetings, thanks, goodbyes: answered at once, with no "Did this solve it?" after them.
+    small_talk: bool = False
+    #: Button titles per language ({"en": "Dispute a transaction", "zh": "交易争议"}).
+    titles: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def to_json(self) -> dict:
-        return {"complexity": self.complexity.value, "priority": self.priority.value, "domain": self.domain}
+        return {"complexity": self.complexity.value, "priority": self.priority.value, "domain": self.domain,
+                "small_talk": self.small_talk, "titles": dict(self.titles)}
 
     @classmethod
     def from_json(cls, d: dict) -> "IntentMeta":
-        return cls(Complexity(d["complexity"]), Priority(d["priority"]), d.get("domain"))
+        return cls(Complexity(d["complexity"]), Priority(d["priority"]), d.get("domain"),
+                   bool(d.get("small_talk", False)), dict(d.get("titles") or {}))
 
     @classmethod
     def of_faq(cls, entry: FaqEntry) -> "IntentMeta":
         """An FAQ entry's triage metadata; its first tag is its domain."""
-        return cls(entry.complexity, entry.priority, entry.tags[0] if entry.tags else None)
+        return cls(entry.complexity, entry.priority, entry.tags[0] if entry.tags else None, entry.small_talk)
 
 
 @dataclass
@@ -129,12 +140,22 @@ def _enum(enum_cls, node: yaml.Node, path: Path, what: str):
         raise DataError(f"{what} {raw!r} is not one of {allowed}", path, _line(node)) from None
 
 
+def _titles(node: yaml.Node, path: Path, what: str) -> dict[str, str]:
+    """`title: "…"` (every language) or `title: {en: "…", zh: "…"}`."""
+    if isinstance(node, yaml.MappingNode):
+        return {k: _scalar(v, path, f"{what} title").strip() for k, v in _mapping(node, path, f"{what} title").items()}
+    return {"*": _scalar(node, path, f"{what} title").strip()}
+
+
 def _meta(node: yaml.Node, path: Path, what: str) -> IntentMeta:
     m = _mapping(node, path, what)
+    domain = _scalar(m["domain"], path, f"{what} domain") if "domain" in m else None
     return IntentMeta(
         complexity=_enum(Complexity, m["complexity"], path, f"{what} complexity") if "complexity" in m else Complexity.SIMPLE,
         priority=_enum(Priority, m["priority"], path, f"{what} priority") if "priority" in m else Priority.P2,
-        domain=_scalar(m["domain"], path, f"{what} domain") if "domain" in m else None,
+        domain=domain,
+        small_talk=(domain or "").lower() in SMALL_TALK_TAGS,
+        titles=_titles(m["title"], path, what) if "title" in m else {},
     )
 
 
@@ -198,7 +219,7 @@ class _Collector:
                     raise DataError("intent name is empty", path, _line(b["intent"]))
                 if "metadata" in b and isinstance(b["metadata"], yaml.MappingNode):
                     md = _mapping(b["metadata"], path, "metadata")
-                    if any(k in md for k in ("complexity", "priority", "domain")):
+                    if any(k in md for k in ("complexity", "priority", "domain", "title")):
                         self.data.intent_meta[name] = _meta(b["metadata"], path, f"intent {name!r} metadata")
                 exs = _examples(b["examples"], path, f"intent {name!r}") if "examples" in b else []
                 if not exs:
@@ -270,16 +291,50 @@ class _Collector:
             self._labels_declared[name] = (path, _line(v))
 
 
-def load_training_data(directory: Path) -> TrainingData:
-    """Read every *.yml / *.yaml file under `directory` (sorted, recursive)."""
+CALIBRATION_FILES = ("calibration.yml", "calibration.yaml")
+
+
+def _yaml_files(directory: Path) -> list[Path]:
     directory = Path(directory)
     if not directory.exists():
         raise DataError("data directory does not exist", directory)
     if not directory.is_dir():
         raise DataError("not a directory", directory)
-    files = sorted(p for p in directory.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+def calibration_files(directory: Path) -> list[Path]:
+    """The calibration files inside a data directory (found by name)."""
+    return [p for p in _yaml_files(directory) if p.name in CALIBRATION_FILES]
+
+
+def load_training_data(directory: Path) -> TrainingData:
+    """Read every *.yml / *.yaml file under `directory` (sorted, recursive), except calibration files."""
+    directory = Path(directory)
+    files = [p for p in _yaml_files(directory) if p.name not in CALIBRATION_FILES]
     if not files:
         raise DataError("data directory holds no .yml or .yaml files", directory)
+    return _collect(files, directory)
+
+
+def load_calibration_data(source: Path | Sequence[Path]) -> TrainingData:
+    """Labelled calibration messages from a file, a list of files, or every YAML file of a directory."""
+    if isinstance(source, (str, Path)):
+        source = Path(source)
+        files = [source] if source.is_file() else _yaml_files(source)
+        where = source
+    else:
+        files, where = [Path(p) for p in source], Path(source[0]) if source else Path(".")
+    if not files:
+        raise DataError("no calibration .yml or .yaml files found", where)
+    data = _collect(files, where)
+    if data.faqs:
+        raise DataError("a calibration file holds labelled messages ('- intent:' blocks), not FAQ entries",
+                        Path(data.examples[0].path) if data.examples else where)
+    return data
+
+
+def _collect(files: Sequence[Path], directory: Path) -> TrainingData:
     c = _Collector()
     for path in files:
         root = _compose(path)
@@ -298,3 +353,19 @@ def load_training_data(directory: Path) -> TrainingData:
         if name not in {e.label for e in c.data.examples} and not name.startswith("faq/"):
             raise DataError(f"intent {name!r} has triage metadata but no examples", p, ln)
     return c.data
+
+
+def check_calibration(train: TrainingData, calibration: TrainingData) -> None:
+    """Calibration messages must be labelled with the training data's intents (or out_of_scope)
+    and must not repeat a training example: a message the model was trained on says nothing about
+    how it does on new ones."""
+    known = set(train.labels) | {OUT_OF_SCOPE}
+    seen = {normalise(e.text): e for e in train.examples}
+    for e in calibration.examples:
+        if e.label not in known:
+            raise DataError(f"calibration message {e.text!r} is labelled {e.label!r}, which is not an intent or "
+                            f"FAQ entry of the training data", e.path, e.line)
+        twin = seen.get(normalise(e.text))
+        if twin is not None:
+            raise DataError(f"calibration message {e.text!r} is also a training example ({twin.path}:{twin.line}); "
+                            f"calibration messages must be written apart from the training data", e.path, e.line)

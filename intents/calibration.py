@@ -8,31 +8,45 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Platt:
-    """confidence = sigmoid(a * score + b), fitted on held-out (score, was-correct) pairs."""
+    """confidence = sigmoid(a * score + m * margin + b), fitted on held-out (score, margin,
+    was-correct) triples. `margin` is a candidate's class probability minus the best other
+    class's (positive for the top candidate): a clear winner is more often right than a close
+    call with the same score. With m = 0 this is plain Platt scaling."""
 
     a: float = 1.0
     b: float = 0.0
+    m: float = 0.0
 
-    def __call__(self, score):
-        z = np.clip(self.a * np.asarray(score, dtype=np.float64) + self.b, -50, 50)
+    def __call__(self, score, margin=None):
+        z = self.a * np.asarray(score, dtype=np.float64) + self.b
+        if margin is not None and self.m:
+            z = z + self.m * np.asarray(margin, dtype=np.float64)
+        z = np.clip(z, -50, 50)
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
-        return {"a": self.a, "b": self.b}
+        return {"a": self.a, "b": self.b, "m": self.m}
 
     @classmethod
     def from_json(cls, d: dict) -> "Platt":
-        return cls(float(d["a"]), float(d["b"]))
+        return cls(float(d["a"]), float(d["b"]), float(d.get("m", 0.0)))
 
 
-def fit_platt(scores: np.ndarray, correct: np.ndarray) -> Platt:
-    """Logistic fit of correctness on score. Degenerate inputs give a steep identity-like map."""
+def fit_platt(scores: np.ndarray, correct: np.ndarray, margin: np.ndarray | None = None) -> Platt:
+    """Logistic fit of correctness on score (and margin, when given). Degenerate inputs give a
+    steep identity-like map; a margin that does not add to the score's signal is left out."""
     scores = np.asarray(scores, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
     if len(scores) == 0 or correct.all() or not correct.any():
         return Platt(a=10.0, b=-5.0)
     from sklearn.linear_model import LogisticRegression
 
+    if margin is not None:
+        F = np.column_stack([scores, np.asarray(margin, dtype=np.float64)])
+        lr = LogisticRegression(C=100.0).fit(F, correct.astype(int))
+        a, m = float(lr.coef_[0, 0]), float(lr.coef_[0, 1])
+        if a > 0 and m >= 0:
+            return Platt(a=a, b=float(lr.intercept_[0]), m=m)
     lr = LogisticRegression(C=100.0).fit(scores.reshape(-1, 1), correct.astype(int))
     a = float(lr.coef_[0, 0])
     if a <= 0:  # a score that does not rise with correctness carries no signal; stay monotone
@@ -40,51 +54,90 @@ def fit_platt(scores: np.ndarray, correct: np.ndarray) -> Platt:
     return Platt(a=a, b=float(lr.intercept_[0]))
 
 
-def answer_threshold(conf: np.ndarray, correct: np.ndarray, target: float) -> float | None:
-    """Lowest threshold whose answered set reaches `target` precision, counting one extra error.
+def precision_lower_bound(correct: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper–Pearson lower bound on a proportion: with `correct` of `n` answers right,
+    the true precision is at least this with probability `confidence`. 0 when n is 0."""
+    if n <= 0 or correct <= 0:
+        return 0.0
+    from scipy.stats import beta
 
-    The extra error keeps small held-out sets honest: 99% needs at least ~100 clean answers.
-    Items are held-out queries; `correct` is False for wrong intents and for out-of-scope queries.
-    Returns None when no threshold reaches the target.
-    """
+    return float(beta.ppf(1.0 - confidence, correct, n - correct + 1))
+
+
+@dataclass(frozen=True)
+class AnswerCut:
+    """What answering at `threshold` did on calibration messages."""
+
+    threshold: float
+    answered: int
+    correct: int
+    lower_bound: float  # Clopper–Pearson lower bound on precision
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+def answer_cuts(conf: np.ndarray, correct: np.ndarray, confidence: float = 0.95) -> list[AnswerCut]:
+    """Every cut between distinct confidence values, most confident first."""
     conf = np.asarray(conf, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
     if len(conf) == 0:
-        return None
+        return []
     order = np.argsort(-conf, kind="stable")
     c, ok = conf[order], correct[order]
     tp = np.cumsum(ok)
-    n = np.arange(1, len(c) + 1)
-    prec = tp / (n + 1)
-    # Only cut between distinct confidence values.
     last_of_value = np.r_[c[1:] != c[:-1], True]
-    good = np.where((prec >= target) & last_of_value)[0]
-    if len(good) == 0:
-        return None
-    return float(c[good[-1]])
+    from scipy.stats import beta
+
+    n = np.arange(1, len(c) + 1)
+    with np.errstate(invalid="ignore"):
+        lb = np.where(tp > 0, beta.ppf(1.0 - confidence, np.maximum(tp, 1), n - tp + 1), 0.0)
+    return [AnswerCut(float(c[i]), int(n[i]), int(tp[i]), float(lb[i])) for i in np.where(last_of_value)[0]]
+
+
+def answer_threshold(conf: np.ndarray, correct: np.ndarray, target: float,
+                     confidence: float = 0.95) -> AnswerCut | None:
+    """The lowest threshold whose answers reach `target` precision with `confidence`: the
+    Clopper–Pearson lower bound of their precision is at least the target, so a small set cannot
+    promise more than it shows (with no error at all, 99% at 95% confidence takes 299 answers).
+
+    Items are calibration messages; `correct` is False for wrong intents and for out-of-scope
+    messages. None when no threshold reaches the target.
+    """
+    good = [c for c in answer_cuts(conf, correct, confidence) if c.lower_bound >= target]
+    return good[-1] if good else None
+
+
+def best_supported(conf: np.ndarray, correct: np.ndarray, confidence: float = 0.95) -> AnswerCut | None:
+    """The cut with the highest precision lower bound: the most the data can promise."""
+    cuts = answer_cuts(conf, correct, confidence)
+    return max(cuts, key=lambda c: (c.lower_bound, c.answered)) if cuts else None
 
 
 def scope_threshold(conf_in: np.ndarray, correct_in: np.ndarray, conf_oos: np.ndarray,
-                    keep_share: float = 0.95, recall_weight: float = 0.5) -> float:
+                    keep_share: float = 0.99, recall_weight: float = 0.5) -> float:
     """Threshold below which a query is treated as out of scope.
 
-    With out-of-scope examples, maximise in-scope accuracy + `recall_weight` x out-of-scope
-    recall. Below this threshold a query escalates; above it, it is at least offered as a
-    "Did you mean…?", whose cost when wrong is one click, so recall counts less than accuracy.
-    Without out-of-scope examples, keep `keep_share` of the correctly classified held-out
-    in-scope queries.
+    It never turns away more than 1 - `keep_share` of the correctly classified held-out in-scope
+    queries: their count is large and stable, while out-of-scope examples are usually few, so a
+    handful of them must not move the threshold far. Without out-of-scope examples, the threshold
+    is exactly that quantile. With them, it is the threshold within that limit that maximises
+    in-scope accuracy + `recall_weight` x out-of-scope recall (below it a query escalates; above
+    it, it is at least offered as a "Did you mean…?", whose cost when wrong is one click).
     """
     conf_in = np.asarray(conf_in, dtype=np.float64)
     correct_in = np.asarray(correct_in, dtype=bool)
     conf_oos = np.asarray(conf_oos, dtype=np.float64)
     if len(conf_in) == 0:
         return 0.0
+    good = conf_in[correct_in]
+    limit = float(np.quantile(good, 1.0 - keep_share)) if len(good) else 0.0
     if len(conf_oos) == 0:
-        good = conf_in[correct_in]
-        return float(np.quantile(good, 1.0 - keep_share)) if len(good) else 0.0
+        return limit
     cands = np.unique(np.r_[conf_in, conf_oos, 0.0])
     best_t, best = 0.0, -1.0
-    for t in cands:
+    for t in cands[cands <= limit]:
         acc = float(np.mean(correct_in & (conf_in >= t)))
         rec = float(np.mean(conf_oos < t))
         if acc + recall_weight * rec > best:

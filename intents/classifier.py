@@ -30,6 +30,8 @@ class Scores:
     top_probs: np.ndarray  # (n, k)
     top_near: np.ndarray  # (n, k) mean similarity to the class's nearest training examples
     top_raw: np.ndarray  # (n, k) mixed score in [0, 1], fed to calibration
+    top_margin: np.ndarray  # (n, k) probability minus the best other class's (top: p1 - p2; others: pj - p1)
+    top_scope: np.ndarray  # (n, k) mixed score that decides scope (weighted by `scope_weight`)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -40,10 +42,14 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 class IntentClassifier:
     def __init__(self, C: float = 10.0, knn_k: int = 5, prob_weight: float = 0.5,
-                 ngram_range: tuple[int, int] = (1, 4), max_iter: int = 300, seed: int = 13):
+                 ngram_range: tuple[int, int] = (1, 4), max_iter: int = 300, seed: int = 13,
+                 scope_weight: float | None = None):
         self.C = C
         self.knn_k = knn_k
         self.prob_weight = prob_weight
+        #: The mix for the scope decision (in scope or not), which leans more on nearness than
+        #: the choice between intents does; None: the same as `prob_weight`.
+        self.scope_weight = scope_weight
         self.ngram_range = ngram_range
         self.max_iter = max_iter
         self.seed = seed
@@ -113,8 +119,11 @@ class IntentClassifier:
         if self._oos_idx is not None:
             P[:, self._oos_idx] = -1.0  # never a candidate; its mass stays out of the others
         k = min(k, len(self.in_scope_labels))
-        top = np.argsort(-P, axis=1)[:, :k]
-        probs = np.take_along_axis(P, top, axis=1)
+        top = np.argsort(-P, axis=1)[:, :max(k, 2)]
+        probs2 = np.take_along_axis(P, top, axis=1)
+        top, probs = top[:, :k], probs2[:, :k]
+        margin = probs - probs2[:, :1]
+        margin[:, 0] = probs2[:, 0] - probs2[:, 1]
         near_all = np.zeros_like(probs)
         for i in range(len(X)):
             for j in range(k):
@@ -126,12 +135,13 @@ class IntentClassifier:
                 near_all[i, j] = max(float(np.partition(sims, len(sims) - kk)[-kk:].mean()), 0.0)
         labels = [[self.classes_[c] for c in row] for row in top]
         raw = self.prob_weight * probs + (1 - self.prob_weight) * near_all
-        return Scores(labels, probs, near_all, raw)
+        sw = self.prob_weight if self.scope_weight is None else self.scope_weight
+        return Scores(labels, probs, near_all, raw, margin, sw * probs + (1 - sw) * near_all)
 
     # -- persistence (JSON + arrays; no pickle) ------------------------------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         meta = {
-            "params": {"C": self.C, "knn_k": self.knn_k, "prob_weight": self.prob_weight,
+            "params": {"C": self.C, "knn_k": self.knn_k, "prob_weight": self.prob_weight, "scope_weight": self.scope_weight,
                        "ngram_range": list(self.ngram_range), "max_iter": self.max_iter, "seed": self.seed},
             "classes": self.classes_,
             "chars": self.chars_.to_json(),
@@ -144,7 +154,7 @@ class IntentClassifier:
     @classmethod
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "IntentClassifier":
         p = meta["params"]
-        obj = cls(C=p["C"], knn_k=p["knn_k"], prob_weight=p["prob_weight"],
+        obj = cls(C=p["C"], knn_k=p["knn_k"], prob_weight=p["prob_weight"], scope_weight=p.get("scope_weight"),
                   ngram_range=tuple(p["ngram_range"]), max_iter=p["max_iter"], seed=p["seed"])
         obj.classes_ = list(meta["classes"])
         obj.chars_ = Tfidf.from_json(meta["chars"], arrays["char_idf"])

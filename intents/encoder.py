@@ -53,6 +53,10 @@ class Embedder(ABC):
     def info(self) -> EncoderInfo:
         """Identity of this encoder, recorded with every model trained on it."""
 
+    def base_info(self) -> EncoderInfo:
+        """Identity of the encoder this one was fine-tuned from (itself when not tuned)."""
+        return self.info()
+
     # Query and document encoding are the same call for symmetric models like MiniLM; they are
     # named apart so an asymmetric model (query/passage prompts) can be dropped in later.
     def encode_query(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
@@ -71,14 +75,24 @@ def _file_sha256(path: Path) -> str:
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """A sentence-transformers model directory, loaded on first use and never from the network."""
+    """A sentence-transformers model directory, loaded on first use and never from the network.
 
-    def __init__(self, model_dir: Path, *, batch_size: int = 64, name: str | None = None):
+    `tuned` optionally carries fine-tuned tensors (parameter name -> array, from
+    `intents.finetune`) applied over the directory's weights, and `tuned_sha256` their identity.
+    """
+
+    def __init__(self, model_dir: Path, *, batch_size: int = 64, name: str | None = None,
+                 tuned: dict[str, np.ndarray] | None = None, tuned_sha256: str | None = None):
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
         self.name = name or self.model_dir.name
         self._model = None
         self._info: EncoderInfo | None = None
+        self._base_info: EncoderInfo | None = None
+        self.tuned = tuned
+        self.tuned_sha256 = tuned_sha256
+        if tuned is not None and not tuned_sha256:
+            raise ValueError("tuned weights need their SHA-256")
         if not self.model_dir.is_dir():
             raise EncoderError(f"encoder directory not found: {self.model_dir}")
         if not any((self.model_dir / f).exists() for f in ("modules.json", "config_sentence_transformers.json", "config.json")):
@@ -94,10 +108,32 @@ class SentenceTransformerEmbedder(Embedder):
 
             transformers.logging.set_verbosity_error()
             try:
-                self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+                model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
             except Exception as exc:  # any loader failure is reported as one clear line
                 raise EncoderError(f"cannot load encoder from {self.model_dir}: {exc}") from exc
+            if self.tuned is not None:
+                apply_tuned(model, self.tuned)
+            self._model = model
         return self._model
+
+    def torch_model(self):
+        """A private copy of the underlying SentenceTransformer (to fine-tune without touching
+        this embedder)."""
+        import copy
+
+        return copy.deepcopy(self._load())
+
+    def with_tuned(self, tuned: dict[str, np.ndarray], tuned_sha256: str, model=None) -> "SentenceTransformerEmbedder":
+        """This encoder with fine-tuned tensors applied; `model` may be the already tuned model."""
+        out = SentenceTransformerEmbedder(self.model_dir, batch_size=self.batch_size, name=self.name,
+                                          tuned=tuned, tuned_sha256=tuned_sha256)
+        out._base_info = self.base_info()
+        if model is not None:
+            out._model = model
+        elif self._model is not None:  # copy the loaded base rather than read it from disk again
+            out._model = self.torch_model()
+            apply_tuned(out._model, tuned)
+        return out
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
@@ -113,13 +149,22 @@ class SentenceTransformerEmbedder(Embedder):
         )
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def info(self) -> EncoderInfo:
-        if self._info is None:
+    def base_info(self) -> EncoderInfo:
+        """Identity of the model directory's own weights (without any tuned tensors)."""
+        if self._base_info is None:
             weights = next((self.model_dir / f for f in _WEIGHT_FILES if (self.model_dir / f).exists()), None)
             digest = _file_sha256(weights) if weights else hashlib.sha256(
                 (self.model_dir / "config.json").read_bytes()).hexdigest()
             dim = self._read_dim()
-            self._info = EncoderInfo(kind="sentence-transformers", name=self.name, dim=dim, weights_sha256=digest)
+            self._base_info = EncoderInfo(kind="sentence-transformers", name=self.name, dim=dim, weights_sha256=digest)
+        return self._base_info
+
+    def info(self) -> EncoderInfo:
+        if self._info is None:
+            base = self.base_info()
+            self._info = base if self.tuned is None else EncoderInfo(
+                kind="sentence-transformers-tuned", name=f"{base.name} (fine-tuned)", dim=base.dim,
+                weights_sha256=str(self.tuned_sha256))
         return self._info
 
     def _read_dim(self) -> int:
@@ -132,6 +177,24 @@ class SentenceTransformerEmbedder(Embedder):
                 if value:
                     return int(value)
         return int(self._load().get_sentence_embedding_dimension())
+
+
+def apply_tuned(model, tuned: dict[str, np.ndarray]) -> None:
+    """Overwrite `model`'s parameters with fine-tuned tensors (same names and shapes, or an error)."""
+    import torch
+
+    params = dict(model.named_parameters())
+    unknown = sorted(set(tuned) - set(params))
+    if unknown:
+        raise EncoderError(f"the fine-tuned weights do not fit this encoder: unknown tensor {unknown[0]!r}")
+    with torch.no_grad():
+        for name, arr in tuned.items():
+            p = params[name]
+            if tuple(p.shape) != tuple(arr.shape):
+                raise EncoderError(f"the fine-tuned weights do not fit this encoder: {name!r} has shape "
+                                   f"{tuple(arr.shape)}, the encoder {tuple(p.shape)}")
+            p.copy_(torch.from_numpy(np.asarray(arr)).to(p.dtype))
+    model.eval()
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from escalation.priorities import Complexity, Priority
 
 FAQ_LABEL_PREFIX = "faq/"
+#: Tags that mark an entry as small talk (greetings, thanks, goodbyes).
+SMALL_TALK_TAGS = frozenset({"smalltalk", "small_talk", "chitchat"})
 
 
 def faq_label(faq_id: str) -> str:
@@ -31,6 +33,11 @@ class FaqEntry:
     tags: list[str] = field(default_factory=list)
     complexity: Complexity = Complexity.SIMPLE
     priority: Priority = Priority.P2
+
+    @property
+    def small_talk(self) -> bool:
+        """Greetings, thanks and goodbyes: answered at once, never confirmed or followed up."""
+        return any(t.lower() in SMALL_TALK_TAGS for t in self.tags)
 
     def answer_for(self, lang: str | None) -> str:
         """The answer in `lang` if written, else the entry's own language, else English, else any."""
