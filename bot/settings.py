@@ -34,10 +34,11 @@ class Settings(BaseSettings):
     max_out_of_scope_answered: float = Field(0.01, ge=0.0, le=1.0)
     #: How much out-of-scope recall counts against in-scope accuracy when the scope (confirm)
     #: threshold is chosen; a wrong "Did you mean…?" costs a click, a wrong escalation a person.
-    scope_recall_weight: float = Field(0.5, ge=0.0)
-    #: The scope threshold keeps at least this share of the correctly classified calibration
-    #: messages in scope (without out-of-scope examples: exactly this share).
-    scope_keep_share: float = Field(0.99, gt=0.5, le=1.0)
+    scope_recall_weight: float = Field(0.25, ge=0.0)
+    #: The scope threshold keeps at least this share of the rightly classified calibration
+    #: messages in scope (without out-of-scope calibration messages: exactly this share). Hold-outs
+    #: of training data are easier than real traffic, so the share is high.
+    scope_keep_share: float = Field(0.995, gt=0.5, le=1.0)
     #: Share of held-out data kept aside to calibrate confidences and thresholds.
     holdout_fraction: float = Field(0.2, gt=0.0, lt=0.5)
     #: Data sets up to this size calibrate on K-fold out-of-fold scores instead of one hold-out.

@@ -52,8 +52,10 @@ def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarra
     return [np.where(fold == f)[0] for f in range(k)]
 
 
-def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, held-out). Labels with fewer than 3 examples stay wholly in training."""
+def stratified_holdout(labels: Sequence[str], fraction: float, seed: int,
+                       fractions: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, held-out). Labels with fewer than 3 examples stay wholly in training;
+    `fractions` may hold out a different share of some labels."""
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[int]] = defaultdict(list)
     for i, lab in enumerate(labels):
@@ -64,7 +66,8 @@ def stratified_holdout(labels: Sequence[str], fraction: float, seed: int) -> tup
         if len(idx) < 3:
             continue
         rng.shuffle(idx)
-        h = min(max(1, int(round(fraction * len(idx)))), len(idx) - 2)
+        f = (fractions or {}).get(lab, fraction)
+        h = min(max(1, int(round(f * len(idx)))), len(idx) - 2)
         held.extend(idx[:h].tolist())
     held_arr = np.array(sorted(held), dtype=np.int64)
     mask = np.ones(len(labels), bool)
@@ -82,8 +85,11 @@ def calibration_splits(labels: Sequence[str], settings: Settings, single: bool =
         all_idx = np.arange(len(labels))
         splits = [(np.setdiff1d(all_idx, f), f) for f in stratified_folds(labels, k, settings.seed) if len(f)]
         return splits, f"{k}-fold out-of-fold scores of the training data"
-    split = stratified_holdout(labels, settings.holdout_fraction, settings.seed)
-    return [split], f"a {settings.holdout_fraction:.0%} stratified hold-out of the training data"
+    # Out-of-scope examples are few and the scope threshold rests on them: hold out half of them.
+    oos_share = max(settings.holdout_fraction, 0.5)
+    split = stratified_holdout(labels, settings.holdout_fraction, settings.seed, {OUT_OF_SCOPE: oos_share})
+    return [split], (f"a {settings.holdout_fraction:.0%} stratified hold-out of the training data "
+                     f"({oos_share:.0%} of its out-of-scope examples)")
 
 
 def sub_faqs(faqs: Sequence[FaqEntry], keep_texts: set[str]) -> list[FaqEntry]:
@@ -194,7 +200,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
 
 
 def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings,
-               positive: str) -> tuple[IntentClassifier | None, dict]:
+               positive: str, class_weight: str | None = None) -> tuple[IntentClassifier | None, dict]:
     """A classifier over message-level labels (urgency, complexity), with out-of-fold accuracy and
     the recall/precision of the `positive` class reported. The most likely class counts."""
     if len(set(labels)) < 2 or len(texts) < 10:
@@ -205,21 +211,23 @@ def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Set
         tr = np.setdiff1d(np.arange(len(texts)), fold)
         if len(set(y[tr].tolist())) < 2:
             continue
-        clf = IntentClassifier(seed=settings.seed).fit(X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
+        clf = IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(
+            X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
         P = clf.predict_proba(X[fold], [texts[i] for i in fold])
         pred[fold] = np.array(clf.classes_)[P.argmax(axis=1)]
     pos, flagged = y == positive, pred == positive
     report = {"n": len(texts), "oof_accuracy": float(np.mean(pred == y)),
               f"oof_{positive.lower()}_recall": float(np.mean(flagged[pos])) if pos.any() else None,
               f"oof_{positive.lower()}_precision": float(np.mean(pos[flagged])) if flagged.any() else None}
-    return IntentClassifier(seed=settings.seed).fit(X, texts, y), report
+    return IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y), report
 
 
 def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
                 ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
     """Train the message-urgency classifier on `- priority:` examples. No threshold is tuned: with a
     few hundred examples, out-of-fold probabilities run lower than the final model's."""
-    model, report = fit_labels(texts, labels, X, settings, "P0")
+    # Balanced: the routine examples outnumber the labelled urgent ones many times over.
+    model, report = fit_labels(texts, labels, X, settings, "P0", class_weight="balanced")
     return model, UrgencyThresholds(), report
 
 
@@ -273,9 +281,28 @@ def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: 
     cal_arg = (calibration, X_all[c:]) if calibration is not None else None
     model = fit_model(data, X_all[:n], embedder, settings, calibration=cal_arg, splits=splits)
     model.tuned = tuned
-    urgency, thresholds, report = fit_urgency(ptexts, [p.value for _, p in data.priority_examples],
-                                              X_all[n:m], settings)
-    model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, ptexts
+    # Urgency is learnt from the `- priority:` blocks and also from the examples of routine content
+    # (simple P2 intents and entries, small talk, out of scope) as P2: without them, "thanks, bye" lies
+    # far from every urgency example and its most likely class is anybody's guess (it was often P0).
+    # Examples of P0/P1 or complex intents stay out: their messages are urgent or not by what they say.
+    plabels = [p.value for _, p in data.priority_examples]
+    utexts, ulabels, uX = list(ptexts), list(plabels), [X_all[n:m]]
+    if ptexts:
+        seen = set(ptexts)
+
+        def routine(label: str) -> bool:
+            if label == OUT_OF_SCOPE:
+                return True
+            meta = data.intent_meta.get(label)
+            return meta is not None and meta.priority.value == "P2" and meta.complexity.value == "simple"
+
+        keep = [i for i, e in enumerate(data.examples) if routine(e.label) and e.text not in seen]
+        utexts += [texts[i] for i in keep]
+        ulabels += ["P2"] * len(keep)
+        uX.append(X_all[:n][keep])
+    urgency, thresholds, report = fit_urgency(utexts, ulabels, np.vstack(uX), settings)
+    report["n_priority_examples"] = len(ptexts)
+    model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, utexts
     model.report["urgency"] = report
     model.complexity, model.report["complexity"] = fit_labels(
         ctexts, [c for _, c in cpairs], X_all[m:c], settings, "complex")

@@ -43,13 +43,15 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 class IntentClassifier:
     def __init__(self, C: float = 10.0, knn_k: int = 5, prob_weight: float = 0.5,
                  ngram_range: tuple[int, int] = (1, 4), max_iter: int = 300, seed: int = 13,
-                 scope_weight: float | None = None):
+                 scope_weight: float | None = None, class_weight: str | None = None):
         self.C = C
         self.knn_k = knn_k
         self.prob_weight = prob_weight
         #: The mix for the scope decision (in scope or not), which leans more on nearness than
         #: the choice between intents does; None: the same as `prob_weight`.
         self.scope_weight = scope_weight
+        #: "balanced": every class weighs the same in the fit, however many examples it has.
+        self.class_weight = class_weight
         self.ngram_range = ngram_range
         self.max_iter = max_iter
         self.seed = seed
@@ -73,7 +75,7 @@ class IntentClassifier:
         self.words_ = Tfidf("words", min_df=min_df).fit(vocab_src)
         F = self._features(X, texts)
         y = np.searchsorted(classes, labels)
-        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed,
+        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed, class_weight=self.class_weight,
                                 warm_start=warm_start_from is not None)
         if warm_start_from is not None and warm_start_from.chars_.vocabulary_ == self.chars_.vocabulary_ \
                 and warm_start_from.words_.vocabulary_ == self.words_.vocabulary_ \
@@ -142,6 +144,7 @@ class IntentClassifier:
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         meta = {
             "params": {"C": self.C, "knn_k": self.knn_k, "prob_weight": self.prob_weight, "scope_weight": self.scope_weight,
+                       "class_weight": self.class_weight,
                        "ngram_range": list(self.ngram_range), "max_iter": self.max_iter, "seed": self.seed},
             "classes": self.classes_,
             "chars": self.chars_.to_json(),
@@ -154,7 +157,7 @@ class IntentClassifier:
     @classmethod
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "IntentClassifier":
         p = meta["params"]
-        obj = cls(C=p["C"], knn_k=p["knn_k"], prob_weight=p["prob_weight"], scope_weight=p.get("scope_weight"),
+        obj = cls(C=p["C"], knn_k=p["knn_k"], prob_weight=p["prob_weight"], scope_weight=p.get("scope_weight"), class_weight=p.get("class_weight"),
                   ngram_range=tuple(p["ngram_range"]), max_iter=p["max_iter"], seed=p["seed"])
         obj.classes_ = list(meta["classes"])
         obj.chars_ = Tfidf.from_json(meta["chars"], arrays["char_idf"])

@@ -154,3 +154,30 @@ def test_predict_accepts_context(tiny_model):
     r = triage("predict", "--model", str(tiny_model), stdin=b"\n".join(lines) + b"\n")
     out = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert out[0]["priority"] == "P1" and "error" in out[1] and "error" in out[2]
+
+
+def test_train_prints_what_the_thresholds_rest_on(tmp_path, tiny_data_dir, fake_env):
+    from tests.bot.test_calibrate import CALIBRATION
+
+    r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "m")])
+    assert "thresholds rest on: 5-fold out-of-fold scores of the training data, n=" in r.output
+    (tiny_data_dir / "calibration.yml").write_text(CALIBRATION)
+    r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert "5 calibration messages" in r.output
+    assert f"thresholds rest on: calibration set {tiny_data_dir / 'calibration.yml'}, n=5" in r.output
+    assert "warning: these 5 messages cannot support 99.0% answer precision" in r.output
+    elsewhere = tmp_path / "cal"
+    elsewhere.mkdir()
+    (elsewhere / "more.yml").write_text(CALIBRATION)
+    r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "m2"),
+                            "--calibrate-on", str(elsewhere)])
+    assert f"thresholds rest on: calibration set {elsewhere}, n=5" in r.output
+    r = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "m"), "--data", str(tiny_data_dir)])
+    assert r.exit_code == 0 and "thresholds rest on: calibration set" in r.output
+    assert '"calibration"' in r.output and '"by_complexity"' in r.output
+
+
+def test_fine_tuning_a_fake_encoder_is_a_clear_error(tmp_path, tiny_data_dir, fake_env):
+    r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "m"), "--fine-tune"])
+    assert r.exit_code == 1 and "cannot be fine-tuned" in r.output

@@ -115,3 +115,25 @@ def test_split_clauses():
     assert split_clauses("交易手续费是多少？另外我的账户被盗了") == ["交易手续费是多少？", "我的账户被盗了"]
     assert split_clauses("how do I reset my password") == ["how do I reset my password"]
     assert split_clauses("hi. my money is gone") == ["hi. my money is gone"]
+
+
+def small_talk(intent="faq/a"):
+    d = decision(Route.ANSWER, intent=intent)
+    d.small_talk = True
+    return d
+
+
+def test_small_talk_gets_its_reply_and_no_follow_up():
+    s = ConvState()
+    out = step(s, "hello", kb(small_talk()))
+    assert [r.text for r in out.replies] == ["Answer A"] and not out.replies[0].buttons
+    assert s.state is State.BOT and s.pending is None and out.escalate is None
+
+
+def test_thanks_after_an_answer_closes_the_question_as_solved():
+    s = ConvState()
+    step(s, "question", kb(decision(Route.ANSWER)))
+    assert s.state is State.AWAITING
+    out = step(s, "thanks, that helped a lot", kb(small_talk("faq/c")))
+    assert [r.text for r in out.replies] == ["Answer C"]
+    assert s.state is State.RESOLVED and {"user": "solved"} in s.tried

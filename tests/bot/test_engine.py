@@ -77,7 +77,7 @@ def test_urgency_raises_priority_explains_it_and_p0_is_never_answered(tmp_path, 
     d = write_data(tmp_path / "d")
     (d / "priorities.yml").write_text(PRIORITIES)
     model = train(load_training_data(d), fake_embedder, settings)
-    assert model.urgency is not None and model.report["urgency"]["n"] == 14
+    assert model.urgency is not None and model.report["urgency"]["n_priority_examples"] == 14
     model.save(tmp_path / "m")
     e = TriageEngine(TriageModel.load(tmp_path / "m"), fake_embedder)
     urgent = e.predict_one("the whole service is down for everyone today")

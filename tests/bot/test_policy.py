@@ -72,3 +72,35 @@ def test_decision_json_shape():
     j = d.to_json()
     assert set(j) == {"text", "intent", "confidence", "route", "priority", "faq_id", "candidates"}
     assert j["route"] == "answer" and j["candidates"][1] == {"intent": "faq/fees", "confidence": 0.05}
+
+
+SMALL = FaqStore([FaqEntry("thanks", ["thank you"], {"en": "You're welcome!", "zh": "不客气！"}, tags=["smalltalk"])])
+SMALL_META = {"faq/thanks": IntentMeta.of_faq(SMALL.get("thanks"))}
+
+
+def test_small_talk_is_answered_at_once_never_confirmed():
+    assert SMALL_META["faq/thanks"].small_talk
+    # Between the scope and the answer thresholds, and with weak retrieval support: still answered.
+    d = decide("thx!!", "en", [Candidate("faq/thanks", 0.6, "thanks")], {"thanks": hit("thanks", 0.1)},
+               SMALL_META, SMALL, CFG)
+    assert d.route is Route.ANSWER and d.small_talk and d.answer == "You're welcome!"
+    assert any("small talk" in r for r in d.reasons)
+    # Below the scope threshold it is not claimed.
+    d = decide("zzz", "en", [Candidate("faq/thanks", 0.1, "thanks")], {}, SMALL_META, SMALL, CFG)
+    assert d.route is Route.ESCALATE and not d.small_talk
+
+
+def test_the_scope_decision_reads_the_scope_confidence():
+    d = decide("hi", "en", [Candidate("greet", 0.9, None, scope=0.3)], {}, META, STORE, CFG)
+    assert d.route is Route.ESCALATE and d.intent is None
+    d = decide("hi", "en", [Candidate("greet", 0.6, None, scope=0.9)], {}, META, STORE, CFG)
+    assert d.route is Route.CONFIRM
+
+
+def test_operator_overrides_win_over_per_language_thresholds():
+    th = Thresholds(answer=0.9, confirm=0.4, retrieval_floor=0.5, by_language={"zh": (0.99, 0.5)})
+    assert th.overridden() is th
+    o = th.overridden(answer=0.7)
+    assert o.answer == 0.7 and o.for_language("zh").answer == 0.7 and o.for_language("zh").confirm == 0.5
+    o = th.overridden(confirm=0.2)
+    assert o.for_language("zh").answer == 0.99 and o.for_language("zh").confirm == 0.2 and o.confirm == 0.2

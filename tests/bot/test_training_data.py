@@ -130,10 +130,65 @@ def test_complexity_blocks(tmp_path):
     assert [(x.text, c) for x, c in data.complexity_examples] == [("refund me and fix my account", Complexity.COMPLEX)]
 
 
-def test_held_out_sets_share_no_message_with_the_training_data():
-    """The held-out evaluation sets stay held out: no message of theirs is a training example."""
+def test_held_out_sets_share_no_message_with_the_training_or_calibration_data():
+    """The held-out evaluation sets stay held out: no message of theirs is a training example or a
+    calibration message, and no calibration message is a training example."""
+    from bot.training_data import load_calibration_data, normalise
+
     root = Path(__file__).resolve().parents[2]
-    train = {e.text.strip().lower() for e in load_training_data(root / "training_data").examples}
-    for name in ("default_bot", "zh_faq", "zh_faq_fresh"):
-        held = {e.text.strip().lower() for e in load_training_data(root / "eval_data" / name).examples}
+    data = load_training_data(root / "training_data")
+    train = {normalise(e.text) for e in data.examples}
+    train |= {normalise(e.text) for e, _ in data.priority_examples + data.complexity_examples}
+    cal = {normalise(e.text) for e in load_calibration_data(root / "training_data" / "calibration.yml").examples}
+    assert len(cal) >= 300 and not cal & train, sorted(cal & train)[:5]
+    for name in ("default_bot", "zh_faq", "zh_faq_fresh", "realistic"):
+        held = {normalise(e.text) for e in load_training_data(root / "eval_data" / name).examples}
         assert not held & train, (name, sorted(held & train)[:5])
+        assert not held & cal, (name, sorted(held & cal)[:5])
+
+
+def test_the_realistic_held_out_set_covers_every_kind_of_message():
+    root = Path(__file__).resolve().parents[2]
+    data = load_training_data(root / "training_data")
+    held = load_training_data(root / "eval_data" / "realistic")
+    from bot.language import detect_language
+
+    assert len(held.examples) >= 150
+    kinds = {(data.intent_meta[e.label].complexity.value if e.label in data.intent_meta else e.label,
+              detect_language(e.text)) for e in held.examples}
+    assert {(k, lang) for k in ("simple", "medium", "complex", "out_of_scope") for lang in ("en", "zh")} <= kinds
+
+
+def test_calibration_files_are_found_by_name_and_kept_out_of_training(tmp_path):
+    from bot.training_data import calibration_files, load_calibration_data
+
+    d = write_data(tmp_path / "d")
+    (d / "sub").mkdir()
+    (d / "sub" / "calibration.yaml").write_text("nlu:\n- intent: greet\n  examples: |\n    - hey hey\n")
+    assert calibration_files(d) == [d / "sub" / "calibration.yaml"]
+    assert "hey hey" not in {e.text for e in load_training_data(d).examples}
+    assert [e.text for e in load_calibration_data(calibration_files(d)).examples] == ["hey hey"]
+    with pytest.raises(DataError, match="no calibration"):
+        load_calibration_data([])
+
+
+def test_intent_titles_and_small_talk_from_metadata(tmp_path):
+    from bot.training import with_titles
+
+    d = write_data(tmp_path / "d", nlu="""\
+nlu:
+- intent: dispute
+  metadata: {complexity: complex, title: {en: "Dispute a payment"}}
+  examples: |
+    - I want to dispute a payment
+    - 我要对一笔付款提出争议
+- intent: chat
+  metadata: {domain: smalltalk}
+  examples: |
+    - hello there
+    - 你好
+""", faq=None)
+    data = load_training_data(d)
+    meta = with_titles(data)
+    assert meta["dispute"].titles == {"en": "Dispute a payment", "zh": "我要对一笔付款提出争议"}
+    assert meta["chat"].small_talk and meta["chat"].titles == {"en": "hello there", "zh": "你好"}
