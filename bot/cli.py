@@ -49,21 +49,8 @@ CalibrateOpt = Annotated[Optional[Path], typer.Option(
     "--calibrate-on", help="Calibration messages (a YAML file or directory of labelled messages, never trained on). "
                            "Default: calibration.yml inside --data, if there is one.")]
 FineTuneOpt = Annotated[Optional[bool], typer.Option(
-    "--fine-tune/--no-fine-tune", help="Fine-tune the encoder on the training examples first. Env: TRIAGE_FINE_TUNE "
-                                       "(default on).")]
-
-
-def _calibration_set(data: Path, calibrate_on: Optional[Path]):
-    """The calibration set for training on `data`: --calibrate-on, else calibration.yml files in `data`."""
-    from bot.training import CalibrationSet
-    from bot.training_data import calibration_files, load_calibration_data
-
-    if calibrate_on is not None:
-        return CalibrationSet(load_calibration_data(calibrate_on), f"calibration set {calibrate_on}")
-    files = calibration_files(data)
-    if not files:
-        return None
-    return CalibrationSet(load_calibration_data(files), "calibration set " + ", ".join(str(f) for f in files))
+    "--fine-tune/--no-fine-tune", help="Fine-tune the encoder on the training examples first. Default: when there "
+                                       "are at least 50 examples per intent on average. Env: TRIAGE_FINE_TUNE.")]
 
 
 @app.command()
@@ -77,6 +64,7 @@ def train(
         "--fine-tune-minutes", min=0.1, help="Time budget of fine-tuning. Env: TRIAGE_FINE_TUNE_MINUTES.")] = None,
 ):
     """Train a model from a data directory."""
+    from bot.training import calibration_set
     from bot.training import train as train_model
     from bot.training_data import load_training_data
     from intents.encoder import load_embedder
@@ -87,7 +75,7 @@ def train(
             settings = settings.model_copy(update={"fine_tune_minutes": fine_tune_minutes})
         t0 = time.perf_counter()
         td = load_training_data(data)
-        cal = _calibration_set(data, calibrate_on)
+        cal = calibration_set(data, calibrate_on)
         labels = td.in_scope_labels
         n_oos = sum(1 for e in td.examples if e.label == "out_of_scope")
         _err(f"loaded {len(td.examples)} examples: {len(labels)} intents/FAQ entries, "
@@ -199,6 +187,7 @@ def evaluate(
 ):
     """Evaluate a model on test data, or cross-validate on one data set."""
     from bot.report import write_report
+    from bot.training import calibration_set
     from bot.training_data import load_training_data
     from bot.validation import cross_validate, evaluate_engine
 
@@ -224,7 +213,7 @@ def evaluate(
             embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
             result = cross_validate(td, embedder, settings, cross_validation,
                                     on_fold=lambda f, k: _err(f"fold {f}/{k}"),
-                                    calibration=_calibration_set(data, calibrate_on), fine_tune=fine_tune)
+                                    calibration=calibration_set(data, calibrate_on), fine_tune=fine_tune)
             title = f"triage {cross_validation}-fold cross-validation on {data}"
         typer.echo(json.dumps(result.summary(), indent=1))
         if report is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +35,19 @@ class CalibrationSet:
 
     data: TrainingData
     source: str
+
+
+def calibration_set(data_dir: Path, calibrate_on: Path | None = None) -> CalibrationSet | None:
+    """The calibration set for training on `data_dir`: `calibrate_on` (a file or directory) when
+    given, else the calibration.yml files inside `data_dir`, else None."""
+    from bot.training_data import calibration_files, load_calibration_data
+
+    if calibrate_on is not None:
+        return CalibrationSet(load_calibration_data(calibrate_on), f"calibration set {calibrate_on}")
+    files = calibration_files(data_dir)
+    if not files:
+        return None
+    return CalibrationSet(load_calibration_data(files), "calibration set " + ", ".join(str(f) for f in files))
 
 
 def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarray]:
@@ -199,15 +213,12 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     )
 
 
-def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings,
-               positive: str, class_weight: str | None = None) -> tuple[IntentClassifier | None, dict]:
-    """A classifier over message-level labels (urgency, complexity), with out-of-fold accuracy and
-    the recall/precision of the `positive` class reported. The most likely class counts."""
-    if len(set(labels)) < 2 or len(texts) < 10:
-        return None, {}
-    y = np.array(labels)
+def _oof_labels(texts: list[str], y: np.ndarray, X: np.ndarray, settings: Settings, positive: str,
+                class_weight: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold (most likely label, probability of `positive`) per example."""
     pred = np.empty(len(texts), dtype=object)
-    for fold in stratified_folds(labels, 5, settings.seed):
+    p_pos = np.zeros(len(texts))
+    for fold in stratified_folds(y.tolist(), 5, settings.seed):
         tr = np.setdiff1d(np.arange(len(texts)), fold)
         if len(set(y[tr].tolist())) < 2:
             continue
@@ -215,20 +226,48 @@ def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Set
             X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
         P = clf.predict_proba(X[fold], [texts[i] for i in fold])
         pred[fold] = np.array(clf.classes_)[P.argmax(axis=1)]
+        if positive in clf.classes_:
+            p_pos[fold] = P[:, clf.classes_.index(positive)]
+    return pred, p_pos
+
+
+def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings,
+               positive: str, class_weight: str | None = None, p_any_recall: float | None = None
+               ) -> tuple[IntentClassifier | None, dict, float]:
+    """A classifier over message-level labels (urgency, complexity), with out-of-fold accuracy and
+    the recall/precision of the `positive` class reported (the most likely class counts). With
+    `p_any_recall`, also the probability of `positive` above which a message is flagged whatever
+    the most likely class, so that out of fold at least that share of its examples is caught
+    (1.01, off, when the most likely class already catches that many)."""
+    if len(set(labels)) < 2 or len(texts) < 10:
+        return None, {}, 1.01
+    y = np.array(labels)
+    pred, p_pos = _oof_labels(texts, y, X, settings, positive, class_weight)
     pos, flagged = y == positive, pred == positive
     report = {"n": len(texts), "oof_accuracy": float(np.mean(pred == y)),
               f"oof_{positive.lower()}_recall": float(np.mean(flagged[pos])) if pos.any() else None,
               f"oof_{positive.lower()}_precision": float(np.mean(pos[flagged])) if flagged.any() else None}
-    return IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y), report
+    p_any = 1.01
+    if p_any_recall is not None and pos.any() and np.mean(flagged[pos]) < p_any_recall:
+        missed = np.sort(p_pos[pos & ~flagged])[::-1]
+        need = int(np.ceil(p_any_recall * pos.sum())) - int((flagged & pos).sum())
+        p_any = float(missed[min(need, len(missed)) - 1]) if need > 0 else 1.01
+        caught = flagged | (p_pos >= p_any)
+        report[f"oof_{positive.lower()}_any_threshold"] = p_any
+        report[f"oof_{positive.lower()}_recall_with_threshold"] = float(np.mean(caught[pos]))
+        report[f"oof_{positive.lower()}_precision_with_threshold"] = float(np.mean(pos[caught]))
+    return IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y), report, p_any
 
 
 def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
                 ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
-    """Train the message-urgency classifier on `- priority:` examples. No threshold is tuned: with a
-    few hundred examples, out-of-fold probabilities run lower than the final model's."""
-    # Balanced: the routine examples outnumber the labelled urgent ones many times over.
-    model, report = fit_labels(texts, labels, X, settings, "P0", class_weight="balanced")
-    return model, UrgencyThresholds(), report
+    """Train the message-urgency classifier (balanced classes: routine examples outnumber the
+    labelled urgent ones many times over). A message is P0 when P0 is its most likely urgency, or
+    when its P0 probability reaches the level at which, out of fold, `urgency_p0_recall` of the
+    labelled P0 examples are caught: a missed P0 costs far more than a false alarm."""
+    model, report, p_any = fit_labels(texts, labels, X, settings, "P0", class_weight="balanced",
+                                      p_any_recall=settings.urgency_p0_recall)
+    return model, UrgencyThresholds(p0_any=p_any), report
 
 
 def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: Settings, progress: bool,
@@ -250,7 +289,14 @@ def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: 
         check_calibration(data, calibration.data)
     texts = [e.text for e in data.examples]
     labels = [e.label for e in data.examples]
-    tune = settings.fine_tune if fine_tune is None else fine_tune
+    tune = fine_tune if fine_tune is not None else settings.fine_tune
+    if tune is None:  # auto: where the figures show it pays (docs/benchmarks.md)
+        per_label = sum(lab != OUT_OF_SCOPE for lab in labels) / max(1, len(data.in_scope_labels))
+        tune = per_label >= settings.fine_tune_min_examples
+        if can_fine_tune(embedder):
+            log(f"fine-tuning {'on' if tune else 'off'}: {per_label:.0f} examples per intent on average "
+                f"({'at least' if tune else 'fewer than'} {settings.fine_tune_min_examples:.0f}; "
+                "--fine-tune/--no-fine-tune decides otherwise)")
     if tune and not can_fine_tune(embedder):
         if fine_tune:
             from bot.errors import EncoderError
@@ -304,7 +350,7 @@ def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: 
     report["n_priority_examples"] = len(ptexts)
     model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, utexts
     model.report["urgency"] = report
-    model.complexity, model.report["complexity"] = fit_labels(
+    model.complexity, model.report["complexity"], _ = fit_labels(
         ctexts, [c for _, c in cpairs], X_all[m:c], settings, "complex")
     if tuned is not None:
         model.report["fine_tuning"] = tuned.summary

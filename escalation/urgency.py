@@ -34,18 +34,21 @@ PREMIUM_TIERS = frozenset({"vip", "premium", "enterprise", "gold"})
 
 @dataclass(frozen=True)
 class UrgencyThresholds:
-    """The message's most likely urgency raises the priority when its probability reaches these
-    (0: the most likely class always counts)."""
+    """The message's most likely urgency raises the priority when its probability reaches `p0` /
+    `p1` (0: the most likely class always counts). `p0_any` raises to P0 whenever the P0
+    probability reaches it, most likely class or not: a missed P0 costs far more than a false one
+    (set at training time from out-of-fold scores; above 1: off)."""
 
     p0: float = 0.0
     p1: float = 0.0
+    p0_any: float = 1.01
 
     def to_json(self) -> dict:
-        return {"p0": self.p0, "p1": self.p1}
+        return {"p0": self.p0, "p1": self.p1, "p0_any": self.p0_any}
 
     @classmethod
     def from_json(cls, d: dict) -> "UrgencyThresholds":
-        return cls(float(d["p0"]), float(d["p1"]))
+        return cls(float(d["p0"]), float(d["p1"]), float(d.get("p0_any", 1.01)))
 
 
 @dataclass
@@ -67,8 +70,9 @@ def prioritise(default: Priority, urgency: dict[str, float] | None, thresholds: 
     if urgency:
         like = f" (like “{evidence}”)" if evidence else ""
         top = max(urgency, key=urgency.get)
-        if top == "P0" and urgency[top] >= thresholds.p0:
-            _raise(call, Priority.P0, f"urgent message, P0 probability {urgency[top]:.2f}{like}")
+        p0 = urgency.get("P0", 0.0)
+        if (top == "P0" and p0 >= thresholds.p0) or p0 >= thresholds.p0_any:
+            _raise(call, Priority.P0, f"urgent message, P0 probability {p0:.2f}{like}")
         elif top == "P1" and urgency[top] >= thresholds.p1:
             _raise(call, Priority.P1, f"important problem, P1 probability {urgency[top]:.2f}{like}")
     if context.tier in PREMIUM_TIERS:

@@ -43,7 +43,7 @@ def _data(pairs: list[tuple[str, str]], source: str) -> TrainingData:
     return TrainingData(examples=examples)
 
 
-def run(name: str, train_pairs, test_pairs, settings: Settings, embedder, fine_tune: bool) -> dict:
+def run(name: str, train_pairs, test_pairs, settings: Settings, embedder, fine_tune: bool | None) -> dict:
     data = _data(train_pairs, name)
     t0 = time.perf_counter()
     model = train(data, embedder, settings, progress=True, fine_tune=fine_tune, log=print)
@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["clinc150", "banking77"])
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--fine-tune", action=argparse.BooleanOptionalAction, default=None,
-                    help="fine-tune the encoder (default: the TRIAGE_FINE_TUNE setting, on)")
+                    help="fine-tune the encoder (default: the TRIAGE_FINE_TUNE setting; auto = on for both)")
     args = ap.parse_args()
     settings = Settings()
     embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
@@ -116,7 +116,7 @@ def main() -> None:
     if args.only in (None, "banking77"):
         results.append(run("banking77", *banking(args.datasets), settings, embedder, ft))
     pct = lambda x: "n/a" if x is None else f"{100 * x:.2f}%"  # noqa: E731
-    print(f"fine-tuning: {'on' if ft else 'off'}")
+    print(f"fine-tuning: {'auto' if ft is None else 'on' if ft else 'off'}")
     print("| dataset | in-scope acc | top-1 acc (no rejection) | OOS recall | answer coverage | answer precision "
           "| OOS answered | train s | batch texts/s | encoder alone texts/s | single text ms (median) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -9,7 +9,7 @@ import pytest
 from bot.engine import TriageEngine
 from bot.policy import Route
 from bot.settings import Settings
-from bot.training import train
+from bot.training import calibration_set, train
 from bot.training_data import load_training_data
 from tests.conftest import ROOT, write_data
 
@@ -18,7 +18,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def default_bot(real_embedder):
-    model = train(load_training_data(ROOT / "training_data"), real_embedder, Settings())
+    # As `triage train --data training_data` does it: calibrated on training_data/calibration.yml;
+    # with about 34 examples per intent, the encoder is not fine-tuned (auto).
+    data = ROOT / "training_data"
+    model = train(load_training_data(data), real_embedder, Settings(), calibration=calibration_set(data))
+    assert model.tuned is None and model.report["calibration"]["source"].startswith("calibration set")
     return TriageEngine(model, real_embedder)
 
 
@@ -85,3 +89,18 @@ def test_held_out_p0_messages_always_go_to_a_person(default_bot):
     assert all(d.route is Route.ESCALATE for d in decisions if d.priority.value == "P0")
     assert sum(d.route is not Route.ESCALATE for d in decisions) == 0, [d.text for d in decisions
                                                                         if d.route is not Route.ESCALATE]
+
+
+@pytest.mark.parametrize("text", ["hello there", "thanks, that helped a lot", "bye for now", "你好啊", "谢谢你的帮助"])
+def test_small_talk_is_answered_at_once(default_bot, text):
+    d = default_bot.predict_one(text)
+    assert d.route is Route.ANSWER and d.small_talk, (d.route, d.intent, d.reasons)
+
+
+def test_every_intent_has_a_title_in_both_languages(default_bot):
+    from bot.language import detect_language
+
+    for label, meta in default_bot.model.meta.items():
+        if label.startswith("faq/"):
+            continue
+        assert detect_language(meta.titles["zh"]) == "zh" and detect_language(meta.titles["en"]) == "en", label

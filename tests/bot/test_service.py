@@ -225,3 +225,16 @@ def test_agents_online_is_shared_by_every_server(db_engine, tiny_model, fake_emb
     one.mark_agent_seen("ann")
     clock.now += 200  # bob last seen 400 s ago, ann 200 s ago
     assert two.agents_online(clock.now) == 1
+
+
+def test_button_titles_are_in_the_users_language(service):
+    from bot.training_data import IntentMeta
+
+    meta = service.engine.model.meta
+    meta["account_hacked"] = IntentMeta(meta["account_hacked"].complexity, meta["account_hacked"].priority,
+                                        titles={"en": "My account was hacked", "zh": "账户被盗"})
+    assert service._title("account_hacked", "zh") == "账户被盗"
+    assert service._title("account_hacked", "es") == "My account was hacked"  # no Spanish title: English
+    assert service._title("faq/fees", "zh") == "交易手续费是多少" and service._title("faq/fees", "en") == "what are the trading fees"
+    # Trained intents carry the first example in each language as their title.
+    assert service.engine.model.meta["reset_password"].titles["en"] == "I forgot my password"
