@@ -84,6 +84,8 @@ class TriageEngine:
         for i in range(len(texts)):
             probs = {c: float(P[i, j]) for j, c in enumerate(u.classes_)}
             top = max(probs, key=probs.get)
+            if probs.get("P0", 0.0) >= self.model.urgency_thresholds.p0_any:
+                top = "P0"  # the evidence quoted for a raise to P0 is an urgent example
             rows = u._class_rows.get(u.classes_.index(top))
             evidence = None
             if rows is not None and len(rows) and self.model.urgency_texts:

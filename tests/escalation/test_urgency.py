@@ -42,3 +42,13 @@ def test_context_from_json():
     c = Context.from_json({"tier": "VIP", "returns_24h": "4"})
     assert c == Context(tier="vip", returns_24h=4, failed_attempts=0)
     assert Context.from_json(None) == Context()
+
+
+def test_a_p0_threshold_raises_below_the_most_likely_class():
+    from escalation.urgency import Context, UrgencyThresholds, prioritise
+
+    probs = {"P0": 0.35, "P1": 0.05, "P2": 0.60}
+    assert prioritise(Priority.P2, probs, UrgencyThresholds(), Context()).priority is Priority.P2
+    call = prioritise(Priority.P2, probs, UrgencyThresholds(p0_any=0.3), Context())
+    assert call.priority is Priority.P0 and "P0 probability 0.35" in call.reasons[0]
+    assert UrgencyThresholds.from_json({"p0": 0, "p1": 0}).p0_any > 1  # models saved before: off
