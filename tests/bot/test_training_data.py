@@ -141,16 +141,17 @@ def test_held_out_sets_share_no_message_with_the_training_or_calibration_data():
     train |= {normalise(e.text) for e, _ in data.priority_examples + data.complexity_examples}
     cal = {normalise(e.text) for e in load_calibration_data(root / "training_data" / "calibration.yml").examples}
     assert len(cal) >= 300 and not cal & train, sorted(cal & train)[:5]
-    for name in ("default_bot", "zh_faq", "zh_faq_fresh", "realistic"):
+    for name in ("default_bot", "zh_faq", "zh_faq_fresh", "realistic", "realistic_v2"):
         held = {normalise(e.text) for e in load_training_data(root / "eval_data" / name).examples}
         assert not held & train, (name, sorted(held & train)[:5])
         assert not held & cal, (name, sorted(held & cal)[:5])
 
 
-def test_the_realistic_held_out_set_covers_every_kind_of_message():
+@pytest.mark.parametrize("name", ["realistic", "realistic_v2"])
+def test_the_realistic_held_out_sets_cover_every_kind_of_message(name):
     root = Path(__file__).resolve().parents[2]
     data = load_training_data(root / "training_data")
-    held = load_training_data(root / "eval_data" / "realistic")
+    held = load_training_data(root / "eval_data" / name)
     from bot.language import detect_language
 
     assert len(held.examples) >= 150
