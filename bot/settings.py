@@ -50,8 +50,8 @@ class Settings(BaseSettings):
     seed: int = 13
     #: Share of the labelled P0 examples the urgency model must catch out of fold: below it, a
     #: message also counts as P0 when its P0 probability reaches the level that catches that share
-    #: (0, the default: the most likely urgency alone decides).
-    urgency_p0_recall: float = Field(0.0, ge=0.0, le=1.0)
+    #: (0: the most likely urgency alone decides).
+    urgency_p0_recall: float = Field(0.9, ge=0.0, le=1.0)
     #: Fine-tune the encoder on the training examples before fitting (sentence-transformers
     #: encoders only; others are used as they are). None (the default) = auto: where the data has
     #: at least `fine_tune_min_examples` examples per intent on average.

@@ -327,24 +327,19 @@ def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: 
     cal_arg = (calibration, X_all[c:]) if calibration is not None else None
     model = fit_model(data, X_all[:n], embedder, settings, calibration=cal_arg, splits=splits)
     model.tuned = tuned
-    # Urgency is learnt from the `- priority:` blocks and also from the examples of routine content
-    # (simple P2 intents and entries, small talk, out of scope) as P2: without them, "thanks, bye" lies
-    # far from every urgency example and its most likely class is anybody's guess (it was often P0).
-    # Examples of P0/P1 or complex intents stay out: their messages are urgent or not by what they say.
+    # Urgency is learnt from the `- priority:` blocks and also from every intent example labelled
+    # with its intent's priority (out-of-scope ones as P2), classes weighted alike: without them,
+    # "thanks, bye" or "my deposit is late" lies far from every urgency example and its most likely
+    # urgency is anybody's guess (it was often P0).
     plabels = [p.value for _, p in data.priority_examples]
     utexts, ulabels, uX = list(ptexts), list(plabels), [X_all[n:m]]
     if ptexts:
         seen = set(ptexts)
-
-        def routine(label: str) -> bool:
-            if label == OUT_OF_SCOPE:
-                return True
-            meta = data.intent_meta.get(label)
-            return meta is not None and meta.priority.value == "P2" and meta.complexity.value == "simple"
-
-        keep = [i for i, e in enumerate(data.examples) if routine(e.label) and e.text not in seen]
+        keep = [i for i, e in enumerate(data.examples)
+                if (e.label == OUT_OF_SCOPE or e.label in data.intent_meta) and e.text not in seen]
         utexts += [texts[i] for i in keep]
-        ulabels += ["P2"] * len(keep)
+        ulabels += ["P2" if data.examples[i].label == OUT_OF_SCOPE
+                    else data.intent_meta[data.examples[i].label].priority.value for i in keep]
         uX.append(X_all[:n][keep])
     urgency, thresholds, report = fit_urgency(utexts, ulabels, np.vstack(uX), settings)
     report["n_priority_examples"] = len(ptexts)
