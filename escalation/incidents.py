@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Column, Float, String, Table, Text, select, update
 
-from bot.db import metadata
-from escalation.priorities import Priority
+from bot.core.db import metadata
+from bot.core.vocabulary import Priority
 from escalation.store import Status, TicketStore, tickets
 
 incidents = Table(

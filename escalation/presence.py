@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Float, String, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import metadata
+from bot.core.db import metadata
 
 staff_seen = Table(
     "staff_seen",

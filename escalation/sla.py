@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from escalation.priorities import Priority
+from bot.core.vocabulary import Priority
 
 ALL_DAYS = frozenset(range(7))  # Monday = 0
 

@@ -13,13 +13,26 @@ import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, and_, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import metadata, reading, ts_column
-from bot.errors import ConflictError, NotFoundError, StaleClaimError
-from escalation.priorities import Priority
+from bot.core.db import metadata, reading, ts_column
+from bot.core.errors import ConflictError, NotFoundError, StaleClaimError
+from bot.core.vocabulary import Priority
 
 tickets = Table(
     "tickets",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from escalation.priorities import Priority, most_urgent
+from bot.core.vocabulary import Priority, most_urgent
 
 
 @dataclass(frozen=True)

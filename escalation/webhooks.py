@@ -20,11 +20,21 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 
-from bot.db import metadata
-from bot.redact import redact_obj
+from bot.core.db import metadata
+from bot.core.redact import redact_obj
 
 log = logging.getLogger("triage.webhooks")
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from bot.core.vocabulary import OUT_OF_SCOPE
 from intents.features import Tfidf
-
-OOS_LABEL = "out_of_scope"
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class IntentClassifier:
 
         labels = np.asarray(labels)
         classes = sorted(set(labels.tolist()))
-        if len([c for c in classes if c != OOS_LABEL]) < 2:
+        if len([c for c in classes if c != OUT_OF_SCOPE]) < 2:
             raise ValueError("need at least two in-scope intents to train")
         self.classes_ = classes
         vocab_src = list(vocabulary_texts) if vocabulary_texts is not None else list(texts)
@@ -89,7 +88,7 @@ class IntentClassifier:
             intercept = np.r_[-intercept / 2, intercept / 2]
         self.coef_ = coef.astype(np.float32)
         self.intercept_ = intercept.astype(np.float32)
-        keep = labels != OOS_LABEL
+        keep = labels != OUT_OF_SCOPE
         self.train_X_ = np.ascontiguousarray(X[keep], dtype=np.float32)
         self.train_y_ = y[keep].astype(np.int32)
         self._index_classes()
@@ -100,7 +99,7 @@ class IntentClassifier:
         # per call would copy the whole matrix for every message.
         self._coef_t = np.ascontiguousarray(self.coef_.T)
         self._class_rows = {int(c): np.where(self.train_y_ == c)[0] for c in np.unique(self.train_y_)}
-        self._oos_idx = self.classes_.index(OOS_LABEL) if OOS_LABEL in self.classes_ else None
+        self._oos_idx = self.classes_.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes_ else None
 
     def _features(self, X: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
         return sparse.hstack([sparse.csr_matrix(X), self.chars_.transform(texts), self.words_.transform(texts)],
@@ -109,7 +108,7 @@ class IntentClassifier:
     # -- inference ---------------------------------------------------------------------------
     @property
     def in_scope_labels(self) -> list[str]:
-        return [c for c in self.classes_ if c != OOS_LABEL]
+        return [c for c in self.classes_ if c != OUT_OF_SCOPE]
 
     def predict_proba(self, X: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         F = self._features(X, texts)

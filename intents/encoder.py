@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.errors import EncoderError
+from bot.core.errors import EncoderError
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.onnx")
 
@@ -103,8 +103,10 @@ class SentenceTransformerEmbedder(Embedder):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            from sentence_transformers import SentenceTransformer  # heavy: import on first use only
             import transformers
+            from sentence_transformers import (
+                SentenceTransformer,  # heavy: import on first use only
+            )
 
             transformers.logging.set_verbosity_error()
             try:

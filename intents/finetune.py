@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-OOS_LABEL = "out_of_scope"
+from bot.core.vocabulary import OUT_OF_SCOPE
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def pair_epoch(labels: Sequence[str], rng: np.random.Generator) -> list[tuple[in
     with a random other example of its label, a label of one example with itself)."""
     by: dict[str, list[int]] = defaultdict(list)
     for i, lab in enumerate(labels):
-        if lab != OOS_LABEL:
+        if lab != OUT_OF_SCOPE:
             by[lab].append(i)
     pairs: list[tuple[int, int]] = []
     for lab in sorted(by):
@@ -113,7 +113,7 @@ def contrastive_loss(emb, labels: Sequence[str], n_pairs: int, scale: float):
     n = emb.shape[0]
     sims = scale * emb @ emb.T
     lab = np.array(labels, dtype=object)
-    same = torch.from_numpy((lab[:, None] == lab[None, :]) & (lab[:, None] != OOS_LABEL))
+    same = torch.from_numpy((lab[:, None] == lab[None, :]) & (lab[:, None] != OUT_OF_SCOPE))
     partner = torch.cat([torch.arange(n_pairs, 2 * n_pairs), torch.arange(0, n_pairs)])
     rows = torch.arange(2 * n_pairs)
     mask = same[: 2 * n_pairs].clone()
@@ -133,12 +133,12 @@ def fine_tune(model, texts: Sequence[str], labels: Sequence[str], config: FineTu
     import torch
 
     texts, labels = list(texts), list(labels)
-    in_scope = [lab for lab in labels if lab != OOS_LABEL]
+    in_scope = [lab for lab in labels if lab != OUT_OF_SCOPE]
     if len(set(in_scope)) < 2:
         raise ValueError("fine-tuning needs at least two intents")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    oos_idx = np.array([i for i, lab in enumerate(labels) if lab == OOS_LABEL], dtype=np.int64)
+    oos_idx = np.array([i for i, lab in enumerate(labels) if lab == OUT_OF_SCOPE], dtype=np.int64)
     n_pairs = max(2, (config.batch_size - (config.oos_per_batch if len(oos_idx) else 0)) // 2)
     model.max_seq_length = min(model.max_seq_length, config.max_seq_length)
 

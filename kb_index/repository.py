@@ -6,9 +6,19 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
 
-from bot.db import metadata
+from bot.core.db import metadata
 from kb_index.store import FaqEntry
 
 faq_versions = Table(

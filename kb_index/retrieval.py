@@ -14,8 +14,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from bot.language import detect_language
-from bot.locales import registry
+from bot.core.i18n import detect_language, registry
 from intents.encoder import Embedder
 from kb_index.store import FaqEntry, FaqStore
 

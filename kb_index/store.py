@@ -5,22 +5,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from escalation.priorities import Complexity, Priority
-
-FAQ_LABEL_PREFIX = "faq/"
-#: Tags that mark an entry as small talk (greetings, thanks, goodbyes).
-SMALL_TALK_TAGS = frozenset({"smalltalk", "small_talk", "chitchat"})
-
-
-def faq_label(faq_id: str) -> str:
-    """The classifier label of an FAQ entry, after Rasa's retrieval intents (`faq/ask_fees`)."""
-    return FAQ_LABEL_PREFIX + faq_id
-
-
-def faq_id_of(label: str | None) -> str | None:
-    if label and label.startswith(FAQ_LABEL_PREFIX):
-        return label[len(FAQ_LABEL_PREFIX):]
-    return None
+from bot.core.vocabulary import SMALL_TALK_TAGS, Complexity, Priority
 
 
 @dataclass

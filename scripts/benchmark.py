@@ -24,11 +24,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.engine import TriageEngine  # noqa: E402
-from bot.evaluation import evaluate_decisions  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.training import stratified_holdout, train  # noqa: E402
-from bot.training_data import OUT_OF_SCOPE, Example, TrainingData  # noqa: E402
+from bot.core.settings import Settings  # noqa: E402
+from bot.core.vocabulary import OUT_OF_SCOPE
+from bot.ml.engine import TriageEngine  # noqa: E402
+from bot.ml.evaluation import evaluate_decisions  # noqa: E402
+from bot.ml.training import stratified_holdout, train  # noqa: E402
+from bot.ml.training_data import Example, TrainingData
 from intents.encoder import load_embedder  # noqa: E402
 
 

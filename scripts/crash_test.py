@@ -56,7 +56,7 @@ class RunResult:
 
 class Server:
     def __init__(self, model: Path, db_url: str, port: int, env: dict):
-        self.cmd = [sys.executable, "-m", "bot.cli", "serve", "--model", str(model), "--db", db_url,
+        self.cmd = [sys.executable, "-m", "bot.interfaces.cli", "serve", "--model", str(model), "--db", db_url,
                     "--port", str(port)]
         self.port, self.env, self.proc = port, env, None
         self.log = tempfile.TemporaryFile()
@@ -151,7 +151,7 @@ def one_run(run: int, model: Path, workdir: Path, clients: int, messages: int, r
 
 
 def train_fake_model(out: Path, env: dict) -> None:
-    subprocess.run([sys.executable, "-m", "bot.cli", "train", "--data", str(ROOT / "training_data"), "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "bot.interfaces.cli", "train", "--data", str(ROOT / "training_data"), "--out", str(out)],
                    env=env, check=True, cwd=ROOT, capture_output=True)
 
 

@@ -2,7 +2,7 @@
 """How long the dashboard's figures take on a busy database.
 
 Fills a fresh database (SQLite file, or --db) with N conversations of a few messages each over
-30 days and a ticket for one in five, then times `bot.dashboard.collect` for the last day, week
+30 days and a ticket for one in five, then times `bot.support.dashboard.collect` for the last day, week
 and month (each open dashboard asks every 15 s), and one change-feed probe (twice a second per
 server).
 
@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.api.events import ChangeFeed  # noqa: E402
-from bot.conversations import conversations, messages  # noqa: E402
-from bot.dashboard import collect  # noqa: E402
-from bot.db import make_engine, upgrade  # noqa: E402
+from bot.core.db import make_engine, upgrade  # noqa: E402
+from bot.interfaces.api.events import ChangeFeed  # noqa: E402
+from bot.support.conversations import conversations, messages  # noqa: E402
+from bot.support.dashboard import collect  # noqa: E402
 from escalation.store import tickets  # noqa: E402
 
 INTENTS = [f"faq/topic_{i}" for i in range(40)] + ["account_hacked", "request_human", None]

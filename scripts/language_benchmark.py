@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.engine import TriageEngine  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from bot.training_data import OUT_OF_SCOPE, load_training_data  # noqa: E402
-from bot.validation import evaluate_engine  # noqa: E402
-from kb_index.store import faq_id_of  # noqa: E402
+from bot.core.settings import Settings  # noqa: E402
+from bot.core.vocabulary import OUT_OF_SCOPE, faq_id_of
+from bot.ml.engine import TriageEngine  # noqa: E402
+from bot.ml.training_data import load_training_data
+from bot.ml.validation import evaluate_engine  # noqa: E402
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
 
 def detection(datasets: Path) -> None:
     """Language detection (from the locale files) on messages of known language."""
-    from bot.language import detect_language
+    from bot.core.i18n import detect_language
 
     sets = {"zh": [e.text for n in ("zh_faq", "zh_faq_fresh")
                    for e in load_training_data(ROOT / "eval_data" / n).examples]}
@@ -85,7 +85,7 @@ def one_phrasing(engine: TriageEngine) -> None:
     """Index the first Chinese phrasing of each entry, query with the rest of its Chinese ones."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from bot.language import detect_language
+    from bot.core.i18n import detect_language
     from kb_index.retrieval import FaqIndex
     from kb_index.store import FaqEntry
 

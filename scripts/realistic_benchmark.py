@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.language import detect_language  # noqa: E402
-from bot.training_data import OUT_OF_SCOPE, load_training_data  # noqa: E402
+from bot.core.i18n import detect_language  # noqa: E402
+from bot.core.vocabulary import OUT_OF_SCOPE
+from bot.ml.training_data import load_training_data
 
 
 def main() -> None:
@@ -36,7 +37,7 @@ def main() -> None:
     held = load_training_data(args.data).examples
     stdin = "".join(json.dumps({"text": e.text}, ensure_ascii=False) + "\n" for e in held).encode()
     triage = Path(sys.executable).with_name("triage")
-    cmd = [str(triage)] if triage.exists() else [sys.executable, "-m", "bot.cli"]
+    cmd = [str(triage)] if triage.exists() else [sys.executable, "-m", "bot.interfaces.cli"]
     out = subprocess.run(cmd + ["predict", "--model", str(args.model)], input=stdin, capture_output=True,
                          check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}).stdout.decode().splitlines()
     rows: dict[tuple[str, str], list[tuple[str, dict]]] = defaultdict(list)

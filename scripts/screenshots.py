@@ -30,11 +30,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 def serve(model: Path, tmp: Path):
     import uvicorn
 
-    from bot.api import create_app
-    from bot.db import make_engine, upgrade
-    from bot.engine import TriageEngine
-    from bot.service import ChatService
-    from bot.settings import Settings
+    from bot.core.db import make_engine, upgrade
+    from bot.core.settings import Settings
+    from bot.interfaces.api import create_app
+    from bot.ml.engine import TriageEngine
+    from bot.support.service import ChatService
 
     settings = Settings(admins={"lee": ADMIN}, agents={"ann": AGENT}, editors={"ed": EDITOR},
                         reports_dir=ROOT / "docs" / "reports", client_rate_per_minute=100_000,

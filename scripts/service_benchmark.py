@@ -35,7 +35,7 @@ TEXTS = ["how do I reset my password", "what are your trading fees", "my withdra
 
 
 def encoder_speed(model_dir: Path) -> dict:
-    from bot.settings import Settings
+    from bot.core.settings import Settings
     from intents.encoder import load_embedder
 
     emb = load_embedder(Settings().encoder, batch_size=Settings().encode_batch_size)
@@ -154,7 +154,7 @@ def main() -> None:
            "TRIAGE_CLIENT_RATE_PER_MINUTE": "1000000", "TRIAGE_ADMINS": f'{{"bench": "{ADMIN_KEY}"}}'}
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite:///{tmp}/bench.db"
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--model", str(args.model), "--db", db,
+        proc = subprocess.Popen([sys.executable, "-m", "bot.interfaces.cli", "serve", "--model", str(args.model), "--db", db,
                                  "--port", str(args.port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{args.port}"

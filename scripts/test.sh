@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: unit tests on a fake embedder, integration tests on the
-# bundled encoder, the store tests on SQLite and on a real PostgreSQL server that this script
+# Set up and run the whole test suite: the import contract of the layers, unit tests on a fake
+# embedder, integration tests on the bundled encoder, the store tests on SQLite and on a real PostgreSQL server that this script
 # installs (Debian package) and starts on 127.0.0.1, and the web pages in headless Chromium
 # (Debian package, also installed here when missing). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The architecture is a contract (pyproject.toml [tool.importlinter]): a wrong-way import fails here.
+.venv/bin/lint-imports
 export HF_HUB_OFFLINE=1
 TRIAGE_TEST_CHROMIUM=$(bash scripts/chromium.sh)
 export TRIAGE_TEST_CHROMIUM

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from intents.encoder import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +97,8 @@ def tiny_data_dir(tmp_path) -> Path:
 @pytest.fixture
 def tiny_model(tmp_path, tiny_data_dir, fake_embedder, settings):
     """A model trained on the tiny data with the fake embedder, saved to disk."""
-    from bot.training import train
-    from bot.training_data import load_training_data
+    from bot.ml.training import train
+    from bot.ml.training_data import load_training_data
 
     model = train(load_training_data(tiny_data_dir), fake_embedder, settings)
     path = tmp_path / "model"
@@ -110,7 +110,7 @@ def tiny_model(tmp_path, tiny_data_dir, fake_embedder, settings):
 def fake_env(monkeypatch):
     """Run CLI commands with the fake encoder."""
     monkeypatch.setenv("TRIAGE_ENCODER", "fake:64")
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     get_settings.cache_clear()
     yield
@@ -137,7 +137,7 @@ def db_engine(request, tmp_path):
 
     from sqlalchemy import text
 
-    from bot.db import make_engine, upgrade
+    from bot.core.db import make_engine, upgrade
 
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'triage.db'}")

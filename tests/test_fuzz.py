@@ -14,13 +14,13 @@ ADMIN = "fuzz-admin-key-123456"
 
 
 def _build():
-    from bot.api import create_app
-    from bot.db import make_engine, upgrade
-    from bot.engine import TriageEngine
-    from bot.service import ChatService
-    from bot.settings import Settings
-    from bot.training import train
-    from bot.training_data import load_training_data
+    from bot.core.db import make_engine, upgrade
+    from bot.core.settings import Settings
+    from bot.interfaces.api import create_app
+    from bot.ml.engine import TriageEngine
+    from bot.ml.training import train
+    from bot.ml.training_data import load_training_data
+    from bot.support.service import ChatService
     from intents.encoder import FakeEmbedder
 
     tmp = Path(tempfile.mkdtemp(prefix="triage-fuzz-"))

@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from bot.engine import TriageEngine
-from bot.policy import Route
-from bot.settings import Settings
-from bot.training import calibration_set, train
-from bot.training_data import load_training_data
+from bot.core.settings import Settings
+from bot.ml.engine import TriageEngine
+from bot.ml.policy import Route
+from bot.ml.training import calibration_set, train
+from bot.ml.training_data import load_training_data
 from tests.conftest import ROOT, write_data
 
 pytestmark = pytest.mark.slow
@@ -70,10 +70,10 @@ def test_human_intents_escalate_with_priority(default_bot, text, intent):
 def test_a_plain_rasa_file_trains_and_predicts_through_the_cli(tmp_path):
     d = write_data(tmp_path / "rasa", faq=None)
     env = {**os.environ, "TRIAGE_ENCODER": "default"}
-    r = subprocess.run([sys.executable, "-m", "bot.cli", "train", "--data", str(d), "--out", str(tmp_path / "m")],
+    r = subprocess.run([sys.executable, "-m", "bot.interfaces.cli", "train", "--data", str(d), "--out", str(tmp_path / "m")],
                        capture_output=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
-    r = subprocess.run([sys.executable, "-m", "bot.cli", "predict", "--model", str(tmp_path / "m")],
+    r = subprocess.run([sys.executable, "-m", "bot.interfaces.cli", "predict", "--model", str(tmp_path / "m")],
                        input=b'{"text": "I forgot my password"}\n{"text": "hello"}\n', capture_output=True, env=env,
                        timeout=600)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
@@ -98,7 +98,7 @@ def test_small_talk_is_answered_at_once(default_bot, text):
 
 
 def test_every_intent_has_a_title_in_both_languages(default_bot):
-    from bot.language import detect_language
+    from bot.core.i18n import detect_language
 
     for label, meta in default_bot.model.meta.items():
         if label.startswith("faq/"):

@@ -1,13 +1,13 @@
-"""Alembic environment: the engine comes from `bot.db.upgrade`, never from a config file."""
+"""Alembic environment: the engine comes from `bot.core.db.upgrade`, never from a config file."""
 from alembic import context
 
-import bot.conversations  # noqa: F401  registers the tables on bot.db.metadata
+import bot.support.audit  # noqa: F401
+import bot.support.conversations  # noqa: F401  registers the tables on bot.core.db.metadata
+import escalation.incidents  # noqa: F401
 import escalation.store  # noqa: F401
 import escalation.webhooks  # noqa: F401
-import bot.audit  # noqa: F401
 import kb_index.repository  # noqa: F401
-import escalation.incidents  # noqa: F401
-from bot.db import metadata
+from bot.core.db import metadata
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

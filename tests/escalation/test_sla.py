@@ -2,8 +2,14 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
-from escalation.priorities import Priority
-from escalation.sla import Team, add_working_time, due_at, is_working, next_business_day_close
+from bot.core.vocabulary import Priority
+from escalation.sla import (
+    Team,
+    add_working_time,
+    due_at,
+    is_working,
+    next_business_day_close,
+)
 
 UTC = timezone.utc
 BERLIN = Team("berlin", "Europe/Berlin")

@@ -3,9 +3,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.db import current_revision
-from bot.errors import ConflictError, NotFoundError, StaleClaimError
-from escalation.priorities import Priority
+from bot.core.db import current_revision
+from bot.core.errors import ConflictError, NotFoundError, StaleClaimError
+from bot.core.vocabulary import Priority
 from escalation.store import Status, TicketStore
 
 NOW = 1_800_000_000.0

@@ -1,4 +1,4 @@
-from escalation.priorities import Priority
+from bot.core.vocabulary import Priority
 from escalation.urgency import Context, UrgencyThresholds, prioritise
 
 TH = UrgencyThresholds(p0=0.6, p1=0.5)

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from intents.calibration import (Platt, answer_threshold, best_supported, fit_platt, precision_lower_bound,
-                                 scope_threshold)
+from intents.calibration import (
+    Platt,
+    answer_threshold,
+    best_supported,
+    fit_platt,
+    precision_lower_bound,
+    scope_threshold,
+)
 
 
 def test_platt_is_monotone_and_fits_direction():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bot.training_data import load_training_data
+from bot.ml.training_data import load_training_data
 from intents.classifier import IntentClassifier
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bot.errors import EncoderError
+from bot.core.errors import EncoderError
 from intents.encoder import FakeEmbedder, load_embedder
 
 

@@ -40,12 +40,12 @@ def test_same_label_rows_are_masked_not_counted_as_negatives():
 
 @pytest.mark.slow
 def test_fine_tuning_writes_hashed_weights_that_load_and_predict(tmp_path, tiny_data_dir, real_embedder):
-    from bot.engine import TriageEngine
-    from bot.errors import ModelError
-    from bot.model import TUNED_FILE, TriageModel
-    from bot.settings import Settings
-    from bot.training import train
-    from bot.training_data import load_training_data
+    from bot.core.errors import ModelError
+    from bot.core.settings import Settings
+    from bot.ml.engine import TriageEngine
+    from bot.ml.model import TUNED_FILE, TriageModel
+    from bot.ml.training import train
+    from bot.ml.training_data import load_training_data
 
     settings = Settings(fine_tune_min_steps=3, fine_tune_epochs=0.01)
     model = train(load_training_data(tiny_data_dir), real_embedder, settings, fine_tune=True)
@@ -73,9 +73,9 @@ def test_fine_tuning_writes_hashed_weights_that_load_and_predict(tmp_path, tiny_
 
 @pytest.mark.slow
 def test_fine_tuning_is_deterministic_with_the_seed(tiny_data_dir, real_embedder):
-    from bot.finetuning import tune_encoder
-    from bot.settings import Settings
-    from bot.training_data import load_training_data
+    from bot.core.settings import Settings
+    from bot.ml.finetuning import tune_encoder
+    from bot.ml.training_data import load_training_data
 
     data = load_training_data(tiny_data_dir)
     texts, labels = [e.text for e in data.examples], [e.label for e in data.examples]

@@ -1,0 +1,78 @@
+"""Database plumbing: one SQLAlchemy metadata, engines tuned per backend, Alembic migrations.
+
+SQLite (a file) is the embedded default: WAL journal, a busy timeout, `BEGIN IMMEDIATE` for every
+transaction that may write (so concurrent writers queue instead of failing half-way; read-only work
+opened with `reading()` takes a deferred BEGIN) and synchronous=FULL so an acknowledged commit
+survives a crash. PostgreSQL, through a URL, is the path for several servers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Column, Float, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+DEFAULT_DB_URL = "sqlite:///triage.db"
+
+
+def ts_column(name: str, nullable: bool = False) -> Column:
+    """Timestamps are UTC epoch seconds: portable, sortable and free of timezone surprises."""
+    return Column(name, Float, nullable=nullable)
+
+
+def make_engine(url: str, **kw) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn):
+            # Read-only work (see `reading`) takes a plain deferred BEGIN: a WAL snapshot that
+            # neither waits for writers nor holds them up.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("triage_read_only")
+                                 else "BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_pre_ping=True, **kw)
+
+
+def reading(engine: Engine):
+    """A connection for read-only work (`with reading(db) as conn:`). On SQLite its transaction
+    does not take the write lock; it must not write."""
+    return engine.connect().execution_options(triage_read_only=True)
+
+
+def _alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (idempotent)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -1,0 +1,106 @@
+"""The HTTP service, built by `create_app` from objects it is given (nothing heavy at import)."""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.staticfiles import StaticFiles
+
+from bot.core.settings import Settings
+from bot.interfaces.api import errors, events
+from bot.interfaces.api.deps import Credentials, Staff
+from bot.interfaces.api.limits import BodySizeLimit, RateLimiter
+from bot.interfaces.api.metrics import LatencyMiddleware, Metrics
+from bot.support.service import ChatService
+from escalation.webhooks import Dispatcher
+
+log = logging.getLogger("triage.monitor")
+
+
+def monitor_once(service: ChatService, dispatcher: Dispatcher | None, metrics: Metrics) -> None:
+    for t in service.check_slas():
+        metrics.breaches.labels(t.priority.value).inc()
+        log.warning("SLA breached: ticket %s (%s, team %s)", t.id, t.priority.value, t.team)
+    if dispatcher is not None:
+        dispatcher.deliver_due(service.clock())
+
+
+def _monitor(service, dispatcher, metrics, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        try:
+            monitor_once(service, dispatcher, metrics)
+        except Exception:  # keep the loop alive; the error is logged with its trace
+            log.exception("SLA monitor failed; retrying")
+
+
+def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher | None = None,
+               monitor_seconds: float | None = None) -> FastAPI:
+    """Build the app from the objects it is given. With `monitor_seconds`, a background thread
+    checks SLAs and delivers webhooks at that interval while the app runs."""
+    from bot.interfaces.api import (
+        routes_agent,
+        routes_chat,
+        routes_editor,
+        routes_web,
+        session,
+    )
+    from bot.support.editor import EditorService
+
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        thread = None
+        if monitor_seconds:
+            thread = threading.Thread(target=_monitor, args=(service, dispatcher, metrics, stop, monitor_seconds),
+                                      name="triage-monitor", daemon=True)
+            thread.start()
+        yield
+        await app.state.feed.close()
+        stop.set()
+        if thread:
+            thread.join(timeout=10)
+
+    app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
+                  description="Answer what the bot knows, confirm when unsure, hand the rest to a person.")
+    app.state.service = service
+    app.state.settings = settings
+    app.state.credentials = Credentials(settings.agents, settings.editors, settings.admins)
+    app.state.session_secret = session.derive_secret(settings.session_secret,
+                                                     [settings.agents, settings.editors, settings.admins])
+    app.state.conversation_limiter = RateLimiter(settings.conversation_rate_per_minute)
+    app.state.client_limiter = RateLimiter(settings.client_rate_per_minute)
+    app.state.metrics = metrics
+    app.state.feed = events.ChangeFeed(service.db)
+    app.state.board_cache = {"lock": threading.Lock()}
+
+    def seen_staff(staff: Staff) -> None:
+        if "agent" in staff.roles:
+            service.mark_agent_seen(staff.name)
+
+    app.state.seen_staff = seen_staff
+    errors.install(app)
+    app.include_router(routes_chat.router)
+    app.include_router(routes_agent.router)
+    app.include_router(routes_agent.status_router)
+    app.include_router(routes_editor.router)
+    app.include_router(routes_web.router)
+    app.include_router(routes_web.pages)
+    app.mount("/static", StaticFiles(directory=routes_web.WEB / "static"), name="static")
+    app.state.editor = EditorService(service)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, ctype = metrics.render()
+        return Response(body, media_type=ctype)
+
+    @app.get("/health", tags=["status"])
+    def health() -> dict:
+        return {"status": "ok"}
+
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,95 @@
+"""Human agents: the queue, claims, replies and closing; and the public status."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from bot.interfaces.api.deps import CurrentAgent, ServiceDep
+from bot.interfaces.api.schemas import (
+    AgentReply,
+    ClaimNext,
+    ClaimToken,
+    MessagePublic,
+    StatusPublic,
+    TicketDetail,
+    TicketPublic,
+    TicketsPublic,
+    Transfer,
+)
+from bot.support.service import conversation_of
+
+router = APIRouter(prefix="/agent", tags=["agents"])
+
+
+@router.get("/queue", response_model=TicketsPublic)
+def queue(agent: CurrentAgent, service: ServiceDep, team: str | None = None) -> TicketsPublic:
+    """Claimable tickets: priority, then due time, then arrival."""
+    tickets = service.tickets.queue(service.clock(), team)
+    return TicketsPublic(data=[TicketPublic.of(t) for t in tickets], count=len(tickets))
+
+
+@router.post("/claim-next", response_model=TicketPublic, responses={204: {"description": "queue is empty"}})
+def claim_next(agent: CurrentAgent, service: ServiceDep, body: ClaimNext | None = None):
+    ticket = service.claim(agent.name, teams=body.teams if body else None)
+    if ticket is None:
+        return Response(status_code=204)
+    return TicketPublic.of(ticket)
+
+
+@router.post("/tickets/{ticket_id}/claim", response_model=TicketPublic)
+def claim(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    return TicketPublic.of(service.claim(agent.name, ticket_id))
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketDetail)
+def ticket_detail(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketDetail:
+    t = service.tickets.get(ticket_id)
+    msgs = service.transcript(t.conversation_id)[1] if conversation_of(t) else []
+    return TicketDetail(**TicketPublic.of(t).model_dump(), packet=t.packet,
+                        transcript=[MessagePublic.of(m) for m in msgs])
+
+
+@router.post("/tickets/{ticket_id}/renew", response_model=TicketPublic)
+def renew(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    return TicketPublic.of(service.tickets.renew(ticket_id, agent.name, body.claim_token, service.clock()))
+
+
+@router.post("/tickets/{ticket_id}/reply", response_model=MessagePublic)
+def reply(ticket_id: str, body: AgentReply, agent: CurrentAgent, service: ServiceDep) -> MessagePublic:
+    return MessagePublic.of(service.agent_reply(ticket_id, agent.name, body.claim_token, body.text))
+
+
+@router.post("/tickets/{ticket_id}/release", response_model=TicketPublic)
+def release(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    return TicketPublic.of(service.release(ticket_id, agent.name, body.claim_token))
+
+
+@router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
+def transfer(ticket_id: str, body: Transfer, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    return TicketPublic.of(service.release(ticket_id, agent.name, body.claim_token, to_team=body.team))
+
+
+@router.post("/tickets/{ticket_id}/resolve", response_model=TicketPublic)
+def resolve(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=False))
+
+
+@router.post("/tickets/{ticket_id}/hand-back", response_model=TicketPublic)
+def hand_back(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    """Resolve the ticket and give the conversation back to the bot."""
+    return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=True))
+
+
+status_router = APIRouter(tags=["status"])
+
+
+@status_router.get("/status", response_model=StatusPublic)
+def status(service: ServiceDep, response: Response) -> StatusPublic:
+    """Public: agents online, queue length per priority, current average wait."""
+    now = service.clock()
+    open_tickets = service.tickets.open_tickets()
+    waiting = [t for t in open_tickets if t.status.value == "queued"]
+    queue_len = {p: sum(1 for t in waiting if t.priority.value == p) for p in ("P0", "P1", "P2")}
+    wait = sum(now - t.created_at for t in waiting) / len(waiting) if waiting else 0.0
+    response.headers["Cache-Control"] = "max-age=5"
+    return StatusPublic(agents_online=service.agents_online(now), queue=queue_len,
+                        average_wait_seconds=round(wait, 1), breached=sum(t.breached for t in open_tickets))

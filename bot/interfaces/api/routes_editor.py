@@ -1,0 +1,100 @@
+"""Content editors: FAQ entries, drafts, publication behind the golden-set gate, history."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from bot.interfaces.api.deps import CurrentEditor
+from bot.interfaces.api.schemas import (
+    AuditPublic,
+    DecisionPublic,
+    FaqDetail,
+    FaqIn,
+    FaqPublic,
+    FaqsPublic,
+    GoldenIn,
+    GoldenPublic,
+    Rollback,
+    TryIn,
+    VersionPublic,
+)
+from bot.support.editor import EditorService
+
+router = APIRouter(prefix="/editor", tags=["editors"])
+FaqId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")]
+
+
+def get_editor(request: Request) -> EditorService:
+    return request.app.state.editor
+
+
+EditorDep = Annotated[EditorService, Depends(get_editor)]
+
+
+@router.get("/faq", response_model=FaqsPublic)
+def list_faq(editor: CurrentEditor, svc: EditorDep, q: str | None = None) -> FaqsPublic:
+    entries = svc.live(q)
+    return FaqsPublic(data=[FaqPublic.of(e) for e in entries], drafts=sorted(svc.drafts()), count=len(entries))
+
+
+@router.get("/faq/{faq_id}", response_model=FaqDetail)
+def get_faq(faq_id: FaqId, editor: CurrentEditor, svc: EditorDep) -> FaqDetail:
+    st = svc.entry(faq_id)
+    return FaqDetail(id=faq_id, live=FaqPublic.of(st.live) if st.live else None,
+                     draft=VersionPublic.of(st.draft) if st.draft else None,
+                     versions=[VersionPublic.of(v) for v in st.versions])
+
+
+@router.put("/faq/{faq_id}", response_model=VersionPublic)
+def put_faq(faq_id: FaqId, body: FaqIn, editor: CurrentEditor, svc: EditorDep) -> VersionPublic:
+    """Create or replace an entry and publish it now (refused with 409 if golden questions break)."""
+    return VersionPublic.of(svc.put(body.entry(faq_id), editor.name))
+
+
+@router.delete("/faq/{faq_id}", response_model=VersionPublic)
+def delete_faq(faq_id: FaqId, editor: CurrentEditor, svc: EditorDep) -> VersionPublic:
+    return VersionPublic.of(svc.delete(faq_id, editor.name))
+
+
+@router.put("/faq/{faq_id}/draft", response_model=VersionPublic)
+def save_draft(faq_id: FaqId, body: FaqIn, editor: CurrentEditor, svc: EditorDep) -> VersionPublic:
+    return VersionPublic.of(svc.save_draft(body.entry(faq_id), editor.name))
+
+
+@router.post("/faq/{faq_id}/publish", response_model=VersionPublic)
+def publish(faq_id: FaqId, editor: CurrentEditor, svc: EditorDep) -> VersionPublic:
+    return VersionPublic.of(svc.publish_draft(faq_id, editor.name))
+
+
+@router.post("/faq/{faq_id}/rollback", response_model=VersionPublic)
+def rollback(faq_id: FaqId, body: Rollback, editor: CurrentEditor, svc: EditorDep) -> VersionPublic:
+    return VersionPublic.of(svc.rollback(faq_id, body.version, editor.name))
+
+
+@router.post("/try", response_model=DecisionPublic)
+def try_it(body: TryIn, editor: CurrentEditor, svc: EditorDep) -> DecisionPublic:
+    """The triage decision and top candidates for a question, against the drafts."""
+    d = svc.try_text(body.text, body.with_drafts)
+    j = d.to_json()
+    return DecisionPublic(**j, answer=d.answer, reasons=d.reasons)
+
+
+@router.get("/golden", response_model=list[GoldenPublic])
+def list_golden(editor: CurrentEditor, svc: EditorDep) -> list[GoldenPublic]:
+    return [GoldenPublic(**g.__dict__) for g in svc.golden()]
+
+
+@router.post("/golden", response_model=GoldenPublic, status_code=201)
+def add_golden(body: GoldenIn, editor: CurrentEditor, svc: EditorDep) -> GoldenPublic:
+    return GoldenPublic(**svc.add_golden(body.question, body.expected, editor.name).__dict__)
+
+
+@router.delete("/golden/{golden_id}", status_code=204)
+def delete_golden(golden_id: Annotated[str, Path(max_length=64)], editor: CurrentEditor, svc: EditorDep) -> None:
+    svc.delete_golden(golden_id, editor.name)
+
+
+@router.get("/audit", response_model=list[AuditPublic])
+def audit_log(editor: CurrentEditor, svc: EditorDep, target: str | None = None) -> list[AuditPublic]:
+    return [AuditPublic(**a.__dict__) for a in svc.audit(target)]

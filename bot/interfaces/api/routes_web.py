@@ -1,0 +1,242 @@
+"""Pages for people (chat widget, agent console, FAQ editor, dashboard), browser sign-in, and the
+live streams and figures those pages read. The pages are static HTML + JS over the JSON API."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from bot.core.i18n import registry
+from bot.interfaces.api import events, session
+from bot.interfaces.api.deps import (
+    AGENT,
+    EDITOR,
+    ConversationId,
+    CurrentAgent,
+    CurrentStaff,
+    ServiceDep,
+    client_rate_limit,
+    session_staff,
+)
+from bot.interfaces.api.schemas import MessagePublic, TicketPublic
+from bot.support import dashboard
+from bot.support.service import conversation_of
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+PAGES = {"chat": None, "login": None, "agent": AGENT, "editor": EDITOR, "dashboard": "staff"}
+
+pages = APIRouter(include_in_schema=False)
+router = APIRouter(tags=["web"])
+
+
+# -- pages ------------------------------------------------------------------------------------------
+#: Pages other sites may frame: the chat widget (that is how it is embedded) and the home page.
+FRAMEABLE = frozenset({"chat", "index"})
+
+
+def _page(name: str, status: int = 200) -> FileResponse:
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    if name not in FRAMEABLE:  # staff pages: no clickjacking from other sites
+        headers |= {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+    return FileResponse(WEB / f"{name}.html", status_code=status, media_type="text/html; charset=utf-8",
+                        headers=headers)
+
+
+@pages.get("/")
+def home() -> FileResponse:
+    return _page("index")
+
+
+def _guarded(name: str, role: str | None):
+    def view(request: Request):
+        if role is not None:
+            staff = session_staff(request)
+            if staff is None:
+                return RedirectResponse(f"/login?next=/{name}", status_code=303)
+            if role != "staff" and role not in staff.roles:
+                return _page("forbidden", 403)
+        return _page(name)
+    view.__name__ = f"page_{name}"
+    return view
+
+
+for _name, _role in PAGES.items():
+    pages.add_api_route(f"/{_name}", _guarded(_name, _role), methods=["GET"])
+
+
+# -- sign-in ----------------------------------------------------------------------------------------
+class LoginIn(BaseModel):
+    key: str = Field(min_length=1, max_length=512, description="An agent's, editor's or admin's API key.")
+
+
+class Me(BaseModel):
+    name: str
+    roles: list[str]
+
+
+@router.post("/auth/login", response_model=Me, responses={401: {"description": "unknown key"}})
+def login(body: LoginIn, request: Request, response: Response) -> Me:
+    """Exchange an API key for a signed session cookie (HttpOnly, SameSite=Strict)."""
+    client_rate_limit(request)
+    staff = request.app.state.credentials.lookup(body.key)
+    if staff is None:
+        raise HTTPException(401, "unknown key")
+    hours = request.app.state.settings.session_hours
+    cookie = session.sign(request.app.state.session_secret, staff.name, staff.roles, time.time() + hours * 3600)
+    response.set_cookie(session.COOKIE, cookie, max_age=int(hours * 3600), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return Me(name=staff.name, roles=sorted(staff.roles))
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(response: Response) -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(session.COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me", response_model=Me)
+def me(staff: CurrentStaff) -> Me:
+    return Me(name=staff.name, roles=sorted(staff.roles))
+
+
+# -- the widget's words -----------------------------------------------------------------------------
+@router.get("/locales", response_model=dict[str, dict[str, str]])
+def locales() -> dict[str, dict[str, str]]:
+    """Every language's strings (the bot's and the widget's), with English filling the gaps."""
+    return registry().tables
+
+
+# -- live streams -----------------------------------------------------------------------------------
+Seconds = Annotated[float, Query(ge=1, le=60, description="Stream for this long, then end (clients reconnect).")]
+
+
+@router.get("/conversations/{conversation_id}/events", tags=["conversations"],
+            responses={200: {"content": {"text/event-stream": {}}}})
+def conversation_events(conversation_id: ConversationId, request: Request, service: ServiceDep,
+                        after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, seconds: Seconds = 25.0):
+    """Server-sent events: `message` for each new message (agents' replies included), `state`
+    when the conversation's state changes."""
+    last = {"seq": after, "state": None}
+    feed = request.app.state.feed
+
+    def poll():
+        state, msgs = service.transcript(conversation_id, last["seq"])
+        out: list[events.Event] = [("message", MessagePublic.of(m).model_dump()) for m in msgs]
+        if msgs:
+            last["seq"] = msgs[-1].seq
+        if state.state.value != last["state"]:
+            last["state"] = state.state.value
+            out.append(("state", {"state": state.state.value, "language": state.lang}))
+        return out
+
+    return events.stream(request, feed, poll, lambda seen: feed.conversation_changed(conversation_id, seen), seconds)
+
+
+BOARD_SIZE = 100  # queue entries a console shows (the total is counted)
+
+
+def _board(request: Request, service, agent: str, fresh: bool = False) -> dict:
+    """The head of the queue (shared by every console of this process: computed once per change
+    or every 2 s, since lapsed leases change it without a write; `fresh` reads it anew) and the
+    agent's own tickets."""
+    now = service.clock()
+    cache = request.app.state.board_cache
+    key = (request.app.state.feed.tickets_tick, int(now // 2))
+    with cache["lock"]:  # one refresh per change, however many consoles wake at once
+        if fresh or cache.get("key") != key:
+            head = service.tickets.queue(now, limit=BOARD_SIZE, packets=False)
+            total = len(head) if len(head) < BOARD_SIZE else service.tickets.count_claimable(now)
+            cache.update(key=key, queue=[TicketPublic.of(t).model_dump() for t in head], total=total)
+        queue, total = cache["queue"], cache["total"]
+    mine = service.tickets.claimed_by(agent, now)
+    return {"now": now, "queue": queue, "queue_total": total,
+            "mine": [TicketPublic.of(t).model_dump() for t in mine]}
+
+
+@router.get("/agent/board", tags=["agents"])
+def board(agent: CurrentAgent, request: Request, service: ServiceDep) -> dict:
+    """The head of the queue in order (`queue_total` counts it all) and the caller's own
+    claimed tickets, with the server's clock."""
+    return _board(request, service, agent.name, fresh=True)
+
+
+@router.get("/agent/teams", tags=["agents"], response_model=list[str])
+def teams(agent: CurrentAgent, service: ServiceDep) -> list[str]:
+    return [t.name for t in service.teams]
+
+
+@router.get("/agent/events", tags=["agents"], responses={200: {"content": {"text/event-stream": {}}}})
+def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
+                 ticket: Annotated[str | None, Query(max_length=64)] = None,
+                 after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0, seconds: Seconds = 25.0):
+    """Server-sent events for the console: `board` whenever the queue or the caller's tickets
+    change; with `ticket` (404 if unknown), `message` for each new message of its conversation."""
+    last = {"board": None, "seq": after}
+    feed = request.app.state.feed
+    followed = conversation_of(service.tickets.get(ticket)) if ticket else None
+
+    def poll():
+        out: list[events.Event] = []
+        b = _board(request, service, agent.name, fresh=last["board"] is None)
+        key = [(t["id"], t["status"], t["agent"], t["priority"], t["breached"], t["claim_token"])
+               for t in b["queue"] + b["mine"]] + [b["queue_total"]]
+        if key != last["board"]:
+            last["board"] = key
+            out.append(("board", b))
+        if followed:
+            _, msgs = service.transcript(followed, last["seq"])
+            out += [("message", MessagePublic.of(m).model_dump()) for m in msgs]
+            if msgs:
+                last["seq"] = msgs[-1].seq
+        return out
+
+    def relevant(seen: int) -> bool:
+        return feed.tickets_tick > seen or (followed is not None and feed.conversation_changed(followed, seen))
+
+    # Lapsed leases return tickets to the queue without a write: look again every 10 s.
+    return events.stream(request, feed, poll, relevant, seconds, fallback=10.0)
+
+
+# -- dashboard --------------------------------------------------------------------------------------
+@router.get("/dashboard/stats", tags=["dashboard"])
+def stats(staff: CurrentStaff, service: ServiceDep,
+          days: Annotated[float, Query(gt=0, le=366, description="Period: the last N days.")] = 7.0) -> dict:
+    """Containment, escalations and SLA breaches per priority, median wait, busiest intents."""
+    now = service.clock()
+    s = dashboard.collect(service.db, now - days * 86400, now)
+    return {"days": days, "conversations": s.conversations, "contained": s.contained,
+            "containment_rate": s.containment_rate, "messages": s.messages, "routes": s.routes,
+            "escalations": s.escalations, "breaches": s.breaches, "waiting": s.waiting,
+            "median_wait_seconds": s.median_wait_seconds,
+            "busiest": [{"intent": b.intent, "messages": b.messages, "escalated": b.escalated} for b in s.busiest]}
+
+
+def _report(request: Request):
+    return dashboard.latest_report(request.app.state.settings.reports_dir)
+
+
+@router.get("/dashboard/report", tags=["dashboard"])
+def report(staff: CurrentStaff, request: Request) -> dict:
+    """The newest evaluation report's headline figures and its plots (404 when there is none)."""
+    r = _report(request)
+    if r is None:
+        raise HTTPException(404, "no evaluation report yet: run triage evaluate --report "
+                                 f"{request.app.state.settings.reports_dir}/<name>")
+    keys = ("n", "in_scope_accuracy", "out_of_scope_recall", "answer_coverage", "answer_precision",
+            "out_of_scope_answered", "p0_recall", "p0_precision", "p0_not_to_person")
+    return {"name": r.directory.name, "summary": {k: r.summary.get(k) for k in keys if k in r.summary},
+            "plots": [f"/dashboard/report/{p}" for p in r.plots]}
+
+
+@router.get("/dashboard/report/{name}", tags=["dashboard"], response_class=FileResponse)
+def report_plot(name: Annotated[str, PathParam(max_length=128)], staff: CurrentStaff, request: Request):
+    r = _report(request)
+    if r is None or name not in r.plots:
+        raise HTTPException(404, f"no plot {name!r} in the latest report")
+    return FileResponse(r.directory / name, media_type="image/png")

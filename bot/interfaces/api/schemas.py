@@ -1,0 +1,243 @@
+"""Wire schemas: one model per direction."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from bot.support.conversations import Message
+from escalation.store import Ticket
+
+
+class ConversationCreated(BaseModel):
+    id: str
+    token: str = Field(description="Bearer token for this conversation only. Shown once.")
+
+
+class ContextIn(BaseModel):
+    tier: str | None = Field(None, max_length=32, description="Customer tier; vip/premium raise routine requests.")
+    returns_24h: int = Field(0, ge=0, le=10_000, description="Times this user came back in the last 24 hours.")
+
+
+class MessageCreate(BaseModel):
+    text: str = Field(min_length=1, description="The user's message, or a button payload such as /yes.")
+    idempotency_key: str | None = Field(None, min_length=1, max_length=128,
+                                        description="Retry a send with the same key: stored once, same reply.")
+    context: ContextIn | None = None
+
+
+class ButtonPublic(BaseModel):
+    title: str
+    payload: str
+
+
+class MessagePublic(BaseModel):
+    id: str
+    seq: int
+    role: str
+    text: str
+    buttons: list[ButtonPublic] = []
+    author: str | None = None
+    created_at: float
+
+    @classmethod
+    def of(cls, m: Message) -> "MessagePublic":
+        return cls(id=m.id, seq=m.seq, role=m.role, text=m.text, author=m.author, created_at=m.created_at,
+                   buttons=[ButtonPublic(title=b.title, payload=b.payload) for b in m.buttons])
+
+
+class TurnPublic(BaseModel):
+    conversation_id: str
+    state: str
+    ticket_id: str | None
+    replayed: bool
+    user_message: MessagePublic
+    replies: list[MessagePublic]
+
+
+class TranscriptPublic(BaseModel):
+    conversation_id: str
+    state: str
+    language: str
+    messages: list[MessagePublic]
+
+
+class RasaMessage(BaseModel):
+    sender: str = Field(min_length=1, max_length=128)
+    message: str = Field(min_length=1)
+
+
+class RasaReply(BaseModel):
+    recipient_id: str
+    text: str
+    buttons: list[ButtonPublic] | None = None
+
+
+class TicketPublic(BaseModel):
+    id: str
+    conversation_id: str | None
+    status: str
+    priority: str
+    team: str
+    language: str | None
+    domain: str | None
+    created_at: float
+    due_at: float
+    agent: str | None
+    lease_until: float | None
+    claim_token: int
+    breached: bool
+    intent: str | None = None
+
+    @classmethod
+    def of(cls, t: Ticket) -> "TicketPublic":
+        return cls(id=t.id, conversation_id=t.conversation_id, status=t.status.value, priority=t.priority.value,
+                   team=t.team, language=t.language, domain=t.domain, created_at=t.created_at, due_at=t.due_at,
+                   agent=t.agent, lease_until=t.lease_until, claim_token=t.claim_token, breached=t.breached,
+                   intent=t.intent)
+
+
+class TicketDetail(TicketPublic):
+    packet: dict
+    transcript: list[MessagePublic]
+
+
+class TicketsPublic(BaseModel):
+    data: list[TicketPublic]
+    count: int
+
+
+class ClaimNext(BaseModel):
+    teams: list[str] | None = None
+
+
+class ClaimToken(BaseModel):
+    claim_token: int = Field(ge=0, le=2**31 - 1)
+
+
+class AgentReply(ClaimToken):
+    text: str = Field(min_length=1)
+
+
+class Transfer(ClaimToken):
+    team: str = Field(min_length=1, max_length=64)
+
+
+class StatusPublic(BaseModel):
+    agents_online: int
+    queue: dict[str, int]
+    average_wait_seconds: float
+    breached: int
+
+
+class FaqIn(BaseModel):
+    questions: list[str] = Field(min_length=1, description="Phrasings, any language.")
+    answers: dict[str, str] = Field(min_length=1, description="Answer per language code, e.g. {'en': …, 'zh': …}.")
+    lang: str | None = Field(None, max_length=16)
+    tags: list[str] = []
+    complexity: Literal["simple", "medium", "complex"] = "simple"
+    priority: Literal["P0", "P1", "P2"] = "P2"
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, v: list[str]) -> list[str]:
+        v = [q.strip() for q in v]
+        if any(not q for q in v):
+            raise ValueError("questions must not be empty")
+        return v
+
+    @field_validator("answers")
+    @classmethod
+    def _answers(cls, v: dict[str, str]) -> dict[str, str]:
+        if any(not a.strip() for a in v.values()):
+            raise ValueError("answers must not be empty")
+        return v
+
+    def entry(self, faq_id: str):
+        from bot.core.vocabulary import Complexity, Priority
+        from kb_index.store import FaqEntry
+
+        return FaqEntry(faq_id, self.questions, self.answers, self.lang, self.tags,
+                        Complexity(self.complexity), Priority(self.priority))
+
+
+class FaqPublic(FaqIn):
+    id: str
+
+    @classmethod
+    def of(cls, e) -> "FaqPublic":
+        return cls(id=e.id, questions=e.questions, answers=e.answers, lang=e.lang, tags=e.tags,
+                   complexity=e.complexity.value, priority=e.priority.value)
+
+
+class FaqsPublic(BaseModel):
+    data: list[FaqPublic]
+    drafts: list[str]
+    count: int
+
+
+class VersionPublic(BaseModel):
+    version: int
+    kind: str
+    author: str
+    created_at: float
+    entry: FaqPublic | None
+
+    @classmethod
+    def of(cls, v) -> "VersionPublic":
+        return cls(version=v.version, kind=v.kind, author=v.author, created_at=v.created_at,
+                   entry=FaqPublic.of(v.entry) if v.entry else None)
+
+
+class FaqDetail(BaseModel):
+    id: str
+    live: FaqPublic | None
+    draft: VersionPublic | None
+    versions: list[VersionPublic]
+
+
+class Rollback(BaseModel):
+    version: int = Field(ge=0, le=2**31 - 1, description="0 restores the entry as trained.")
+
+
+class TryIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4096)
+    with_drafts: bool = True
+
+
+class CandidatePublic(BaseModel):
+    intent: str
+    confidence: float
+
+
+class DecisionPublic(BaseModel):
+    text: str
+    intent: str | None
+    confidence: float
+    route: str
+    priority: str
+    faq_id: str | None
+    answer: str | None
+    candidates: list[CandidatePublic]
+    reasons: list[str]
+
+
+class GoldenIn(BaseModel):
+    question: str = Field(min_length=1, max_length=4096)
+    expected: str = Field(min_length=1, max_length=200,
+                          description="Intent the question must reach: `faq/<id>`, an intent, or `out_of_scope`.")
+
+
+class GoldenPublic(GoldenIn):
+    id: str
+    created_by: str
+    created_at: float
+
+
+class AuditPublic(BaseModel):
+    seq: int
+    at: float
+    actor: str
+    action: str
+    target: str | None
+    detail: dict

@@ -1,0 +1,339 @@
+"""The `triage` command line: thin commands that parse, call the library and print."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bot.core.errors import TriageError
+from bot.core.settings import Settings, get_settings
+
+app = typer.Typer(help="triage: answer what it knows, confirm when unsure, hand the rest to a person.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@contextmanager
+def cli_errors():
+    """Domain errors become one line on stderr and exit code 1."""
+    try:
+        yield
+    except TriageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _settings(encoder: str | None = None) -> Settings:
+    s = get_settings()
+    return s.model_copy(update={"encoder": encoder}) if encoder else s
+
+
+def _err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by `triage train`.")]
+EncoderOpt = Annotated[Optional[str], typer.Option(
+    "--encoder", help="'default' (bundled all-MiniLM-L6-v2) or a sentence-transformers model directory. "
+                      "Env: TRIAGE_ENCODER.")]
+
+
+CalibrateOpt = Annotated[Optional[Path], typer.Option(
+    "--calibrate-on", help="Calibration messages (a YAML file or directory of labelled messages, never trained on). "
+                           "Default: calibration.yml inside --data, if there is one.")]
+FineTuneOpt = Annotated[Optional[bool], typer.Option(
+    "--fine-tune/--no-fine-tune", help="Fine-tune the encoder on the training examples first. Default: when there "
+                                       "are at least 50 examples per intent on average. Env: TRIAGE_FINE_TUNE.")]
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Directory of training YAML (Rasa NLU, FAQ, metadata).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    encoder: EncoderOpt = None,
+    calibrate_on: CalibrateOpt = None,
+    fine_tune: FineTuneOpt = None,
+    fine_tune_minutes: Annotated[Optional[float], typer.Option(
+        "--fine-tune-minutes", min=0.1, help="Time budget of fine-tuning. Env: TRIAGE_FINE_TUNE_MINUTES.")] = None,
+):
+    """Train a model from a data directory."""
+    from bot.ml.training import calibration_set
+    from bot.ml.training import train as train_model
+    from bot.ml.training_data import load_training_data
+    from intents.encoder import load_embedder
+
+    with cli_errors():
+        settings = _settings(encoder)
+        if fine_tune_minutes is not None:
+            settings = settings.model_copy(update={"fine_tune_minutes": fine_tune_minutes})
+        t0 = time.perf_counter()
+        td = load_training_data(data)
+        cal = calibration_set(data, calibrate_on)
+        labels = td.in_scope_labels
+        n_oos = sum(1 for e in td.examples if e.label == "out_of_scope")
+        _err(f"loaded {len(td.examples)} examples: {len(labels)} intents/FAQ entries, "
+             f"{len(td.faqs)} FAQ entries, {n_oos} out-of-scope examples"
+             + (f"; {len(cal.data.examples)} calibration messages" if cal else ""))
+        embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+        model = train_model(td, embedder, settings, progress=True, calibration=cal, fine_tune=fine_tune, log=_err)
+        model.save(out)
+        from bot.ml.calibrate import CalibrationReport
+
+        th = model.thresholds
+        _err(f"thresholds: answer >= {th.answer:.3f}, confirm >= {th.confirm:.3f}, FAQ retrieval floor "
+             f"{th.retrieval_floor:.3f}" + "".join(f"; {lang}: answer >= {a:.3f}, confirm >= {c:.3f}"
+                                                    for lang, (a, c) in sorted(th.by_language.items())))
+        for line in CalibrationReport.from_json(model.report["calibration"]).describe():
+            _err(line)
+        _err(f"wrote {out} in {time.perf_counter() - t0:.1f}s")
+
+
+def _parse_line(raw: bytes):
+    """((text, context), None) or (None, error message) for one input line."""
+    from escalation.urgency import Context
+
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "line is not valid UTF-8"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"not JSON: {exc.msg}"
+    if not isinstance(obj, dict):
+        return None, 'expected a JSON object like {"text": "..."}'
+    if "text" not in obj:
+        return None, 'missing "text"'
+    text = obj["text"]
+    if not isinstance(text, str):
+        return None, '"text" must be a string'
+    if not text.strip():
+        return None, '"text" is empty'
+    ctx = obj.get("context")
+    if ctx is not None and not isinstance(ctx, dict):
+        return None, '"context" must be an object like {"tier": "vip", "returns_24h": 2, "failed_attempts": 0}'
+    try:
+        context = Context.from_json(ctx)
+    except (TypeError, ValueError):
+        return None, '"context" fields returns_24h and failed_attempts must be integers'
+    return (text, context), None
+
+
+def _lines(stream):
+    """Yield batches of complete input lines as soon as they arrive (interactive-safe)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream (tests, embedding)
+        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if lines:
+            yield [x.rstrip(b"\r") for x in lines]
+        return
+    buf = b""
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if buf:
+                yield [buf]
+            return
+        buf += chunk
+        *complete, buf = buf.split(b"\n")
+        if complete:
+            yield [c.rstrip(b"\r") for c in complete]
+
+
+@app.command()
+def predict(model: ModelOpt, encoder: EncoderOpt = None,
+            batch_size: Annotated[int, typer.Option(help="Lines decided together.")] = 256):
+    """Read JSON lines {"text": ..., "context"?: {...}} on stdin; write one decision per line on stdout."""
+    from bot.ml.engine import TriageEngine
+
+    with cli_errors():
+        engine = TriageEngine.from_model_dir(model, _settings(encoder))
+        engine.faq_index  # build now so a broken model fails before any input is read
+    out = sys.stdout
+    for batch in _lines(sys.stdin):
+        for start in range(0, len(batch), batch_size):
+            part = batch[start:start + batch_size]
+            parsed = [_parse_line(raw) for raw in part]
+            good = [p for p, _ in parsed if p is not None]
+            decisions = iter(engine.predict([t for t, _ in good], contexts=[c for _, c in good])) if good else iter(())
+            for text, error in parsed:
+                obj = {"error": error} if error is not None else next(decisions).to_json()
+                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", "-d", help="Test data directory (same YAML formats).")],
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Model to evaluate.")] = None,
+    cross_validation: Annotated[Optional[int], typer.Option("--cross-validation", "-k", min=2,
+                                                            help="K-fold cross-validation on --data (no --model).")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write JSON, plots and index.html here.")] = None,
+    encoder: EncoderOpt = None,
+    calibrate_on: CalibrateOpt = None,
+    fine_tune: Annotated[bool, typer.Option("--fine-tune/--no-fine-tune",
+                                            help="Cross-validation: fine-tune the encoder in every fold.")] = False,
+):
+    """Evaluate a model on test data, or cross-validate on one data set."""
+    from bot.ml.report import write_report
+    from bot.ml.training import calibration_set
+    from bot.ml.training_data import load_training_data
+    from bot.ml.validation import cross_validate, evaluate_engine
+
+    with cli_errors():
+        if (model is None) == (cross_validation is None):
+            raise typer.BadParameter("give either --model (test a trained model) or --cross-validation K")
+        settings = _settings(encoder)
+        td = load_training_data(data)
+        if model is not None:
+            from bot.ml.engine import TriageEngine
+
+            engine = TriageEngine.from_model_dir(model, settings)
+            result = evaluate_engine(engine, td, progress=True)
+            title = f"triage evaluation: {model} on {data}"
+            if result.calibration:
+                from bot.ml.calibrate import CalibrationReport
+
+                for line in CalibrationReport.from_json(result.calibration).describe():
+                    _err(line)
+        else:
+            from intents.encoder import load_embedder
+
+            embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+            result = cross_validate(td, embedder, settings, cross_validation,
+                                    on_fold=lambda f, k: _err(f"fold {f}/{k}"),
+                                    calibration=calibration_set(data, calibrate_on), fine_tune=fine_tune)
+            title = f"triage {cross_validation}-fold cross-validation on {data}"
+        typer.echo(json.dumps(result.summary(), indent=1))
+        if report is not None:
+            write_report(result, report, title)
+            _err(f"report written to {report / 'index.html'}")
+
+
+@app.command()
+def chat(model: ModelOpt, encoder: EncoderOpt = None):
+    """Chat in the terminal and see each triage decision."""
+    from rich.console import Console
+
+    from bot.ml.engine import TriageEngine
+
+    console = Console()
+    with cli_errors():
+        engine = TriageEngine.from_model_dir(model, _settings(encoder))
+        console.print("[bold]triage chat[/bold]: type a question; empty line or Ctrl-D to quit.")
+        colours = {"answer": "green", "confirm": "yellow", "escalate": "red"}
+        while True:
+            try:
+                text = console.input("[bold cyan]you>[/bold cyan] ")
+            except EOFError:
+                break
+            if not text.strip() or text.strip() in ("/quit", "/exit"):
+                break
+            d = engine.predict_one(text)
+            c = colours[d.route.value]
+            console.print(f"[{c}]{d.route.value.upper()}[/{c}]  intent={d.intent}  confidence={d.confidence:.2f}  "
+                          f"priority={d.priority.value}  lang={d.lang}")
+            console.print("  candidates: " + ", ".join(f"{x.intent} ({x.confidence:.2f})" for x in d.candidates))
+            if d.answer:
+                console.print(f"[bold]bot>[/bold] {d.answer}", highlight=False)
+            if d.route.value == "confirm" and d.candidates:
+                console.print("[bold]bot>[/bold] Did you mean: " + " / ".join(x.intent for x in d.candidates) + "?")
+            if d.route.value == "escalate":
+                console.print(f"[bold]bot>[/bold] I'm handing this to a person ({d.priority.value}: "
+                              f"{d.priority.description}).")
+            for r in d.reasons:
+                console.print(f"  [dim]why: {r}[/dim]")
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model directory.")] = Path("models/default"),
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on. Env: TRIAGE_HOST.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port. Env: TRIAGE_PORT.")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite:///file.db or postgresql://…). "
+                                                           "Env: TRIAGE_DATABASE_URL.")] = None,
+    encoder: EncoderOpt = None,
+):
+    """Serve the chat, agent and status API (OpenAPI docs at /docs)."""
+    import logging
+
+    import uvicorn
+
+    from bot.core.db import make_engine, upgrade
+    from bot.core.redact import RedactingFilter
+    from bot.interfaces.api import create_app
+    from bot.ml.engine import TriageEngine
+    from bot.support.service import ChatService
+    from escalation.webhooks import Dispatcher
+
+    with cli_errors():
+        settings = _settings(encoder)
+        settings = settings.model_copy(update={k: v for k, v in
+                                               {"host": host, "port": port, "database_url": db}.items() if v})
+        engine = TriageEngine.from_model_dir(model, settings)
+        engine.embedder.embed(["warm up"])  # load the encoder now, not on the first user's message
+        db_engine = make_engine(settings.database_url)
+        upgrade(db_engine)
+        service = ChatService(engine, db_engine, settings)
+        dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
+        api = create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not (settings.agents or settings.admins):
+        _err("warning: no agent credentials configured (TRIAGE_AGENTS / TRIAGE_ADMINS): nobody can take tickets")
+    base = f"http://{settings.host}:{settings.port}"
+    _err(f"triage serving on {base} (API docs at {base}/docs), database {settings.database_url.split('@')[-1]}")
+    _err(f"  chat widget {base}/chat · agent console {base}/agent · FAQ editor {base}/editor · "
+         f"dashboard {base}/dashboard (sign in with an API key)")
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None,
+                timeout_graceful_shutdown=5)
+
+
+@app.command()
+def actions(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model directory.")] = Path("models/default"),
+    port: Annotated[int, typer.Option(help="Action server port (Rasa's default is 5055).")] = 5055,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
+    encoder: EncoderOpt = None,
+):
+    """Run a rasa-sdk action server exposing action_triage_answer and action_triage_escalate."""
+    from rasa_sdk.endpoint import create_app as create_action_app
+
+    from bot.core.db import make_engine, upgrade
+    from bot.interfaces.rasa_actions import make_executor
+    from bot.ml.engine import TriageEngine
+    from bot.support.service import ChatService
+
+    with cli_errors():
+        settings = _settings(encoder)
+        if db:
+            settings = settings.model_copy(update={"database_url": db})
+        engine = TriageEngine.from_model_dir(model, settings)
+        db_engine = make_engine(settings.database_url)
+        upgrade(db_engine)
+        executor = make_executor(ChatService(engine, db_engine, settings))
+    _err(f"triage actions: rasa-sdk action server on port {port} "
+         f"(point your Rasa endpoints.yml action_endpoint at http://<host>:{port}/webhook)")
+    # rasa-sdk's own `run` forks workers that must pickle the app; the engine and the database
+    # connection pool cannot be pickled, so serve rasa-sdk's app in this one process.
+    create_action_app(executor).run(host="0.0.0.0", port=port, single_process=True, access_log=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The engine: a trained model, its encoder and the live FAQ index, deciding per message."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.i18n import detect_language
+from bot.core.settings import Settings
+from bot.core.vocabulary import Complexity, IntentMeta, Priority, faq_label
+from bot.ml.model import TriageModel
+from bot.ml.policy import (
+    Decision,
+    PolicyConfig,
+    Route,
+    Thresholds,
+    decide,
+    merge_candidates,
+)
+from escalation.urgency import Context, prioritise
+from intents.encoder import Embedder, load_embedder
+from kb_index.retrieval import FaqIndex
+from kb_index.store import FaqEntry
+
+
+def _single_threaded_blas() -> None:
+    """The encoder (torch) uses every core; BLAS threads left spinning after a numpy product
+    would fight it for them, which doubled single-message latency on 2 cores. The numpy work
+    per message is small, so one BLAS thread is enough."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
+class TriageEngine:
+    def __init__(self, model: TriageModel, embedder: Embedder, thresholds: Thresholds | None = None):
+        """`embedder` is the encoder the model was trained with (for a model with a fine-tuned
+        encoder: its base, to which the tuned weights are applied here)."""
+        embedder = model.bind_encoder(embedder)
+        _single_threaded_blas()
+        self.model = model
+        self.embedder = embedder
+        self.thresholds = thresholds or model.thresholds
+        self._faq_index: FaqIndex | None = None
+
+    @classmethod
+    def from_model_dir(cls, path: Path, settings: Settings, embedder: Embedder | None = None) -> "TriageEngine":
+        model = TriageModel.load(path)
+        embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+        th = model.thresholds.overridden(settings.answer_threshold, settings.confirm_threshold)
+        return cls(model, embedder, th)
+
+    @property
+    def faq_index(self) -> FaqIndex:
+        if self._faq_index is None:
+            self._faq_index = FaqIndex(self.embedder).build(self.model.faqs, self.model.faq_vectors)
+        return self._faq_index
+
+    # -- content edits: live for the next message, no retraining --------------------------------
+    def upsert_faq(self, entry: FaqEntry) -> None:
+        self.faq_index.upsert(entry)
+        self.model.meta[faq_label(entry.id)] = IntentMeta.of_faq(entry)
+
+    def delete_faq(self, faq_id: str) -> None:
+        self.faq_index.delete(faq_id)
+
+    # -- prediction ----------------------------------------------------------------------------
+    def meta_for(self, index: FaqIndex) -> dict[str, IntentMeta]:
+        """Triage metadata with the entries of `index` (which may hold edits not yet live)."""
+        meta = dict(self.model.meta)
+        for e in index.store:
+            meta[faq_label(e.id)] = IntentMeta.of_faq(e)
+        return meta
+
+    @staticmethod
+    def _label_probs(clf, X: np.ndarray, texts: Sequence[str]) -> list[dict[str, float]]:
+        if clf is None:
+            return [{}] * len(texts)
+        P = clf.predict_proba(X, texts)
+        return [{c: float(P[i, j]) for j, c in enumerate(clf.classes_)} for i in range(len(texts))]
+
+    def urgency(self, X: np.ndarray, texts: Sequence[str]) -> list[tuple[dict[str, float], str | None]]:
+        """Per text: urgency probabilities and the most similar urgent training example."""
+        u = self.model.urgency
+        if u is None:
+            return [({}, None)] * len(texts)
+        P = u.predict_proba(X, texts)
+        out = []
+        for i in range(len(texts)):
+            probs = {c: float(P[i, j]) for j, c in enumerate(u.classes_)}
+            top = max(probs, key=probs.get)
+            if probs.get("P0", 0.0) >= self.model.urgency_thresholds.p0_any:
+                top = "P0"  # the evidence quoted for a raise to P0 is an urgent example
+            rows = u._class_rows.get(u.classes_.index(top))
+            evidence = None
+            if rows is not None and len(rows) and self.model.urgency_texts:
+                evidence = self.model.urgency_texts[int(rows[np.argmax(u.train_X_[rows] @ X[i])])]
+            out.append((probs, evidence))
+        return out
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                faq_index: FaqIndex | None = None, contexts: Sequence[Context] | None = None) -> list[Decision]:
+        """Decide for each text. `embeddings` may carry the texts' query vectors already computed;
+        `faq_index` replaces the live FAQ index (to try a draft before publishing it); `contexts`
+        (per text) carry the customer tier, repeat contacts and failed attempts."""
+        texts = list(texts)
+        if not texts:
+            return []
+        X = self.embedder.encode_query(texts) if embeddings is None else embeddings
+        clf = self.model.classifier
+        scores = clf.score(X, texts, k=3)
+        conf = self.model.calibration(scores.top_raw, scores.top_margin)
+        scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
+        index = self.faq_index if faq_index is None else faq_index
+        meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
+        hits = index.search(X, texts, k=10)
+        known = set(clf.classes_)
+        urgencies = self.urgency(X, texts)
+        complexities = self._label_probs(self.model.complexity, X, texts)
+        config = PolicyConfig(self.thresholds)
+        out = []
+        for i, text in enumerate(texts):
+            clf_cands = list(zip(scores.top_labels[i], conf[i].tolist(), scope[i].tolist()))
+            hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
+            cands = merge_candidates(clf_cands, hit_cands, known, index.store)
+            d = decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
+            probs, evidence = urgencies[i]
+            call = prioritise(d.priority, probs, self.model.urgency_thresholds,
+                              contexts[i] if contexts else Context(), evidence)
+            d.priority = call.priority
+            d.reasons.extend(call.reasons)
+            cprobs = complexities[i]
+            if cprobs and max(cprobs, key=cprobs.get) == "complex" and d.complexity is not Complexity.COMPLEX:
+                d.complexity = Complexity.COMPLEX
+                if d.route is not Route.ESCALATE:
+                    d.route, d.answer = Route.ESCALATE, None
+                    d.reasons.append(f"complex message (probability {cprobs['complex']:.2f}): a person handles it")
+            if call.priority is Priority.P0 and d.route is not Route.ESCALATE:
+                # Service unusable or money/security at risk: never left to the bot.
+                d.route, d.answer = Route.ESCALATE, None
+                d.reasons.append("P0: a person handles it")
+            out.append(d)
+        return out
+
+    def predict_one(self, text: str, context: Context | None = None) -> Decision:
+        return self.predict([text], contexts=[context] if context else None)[0]

@@ -1,0 +1,353 @@
+"""Training: optionally fine-tune the encoder, fit the classifier, calibrate confidences and
+thresholds on messages the model never trained on, and bundle everything as a `TriageModel`.
+
+Calibration rests on one of two sources: a calibration set written apart from the training data
+(`calibration.yml` in the data directory, or `--calibrate-on`), which looks like real traffic; or,
+without one, a hold-out of the training data itself (K-fold out-of-fold scores on small data,
+one stratified hold-out on large data or when the encoder is fine-tuned).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.core.i18n import detect_language
+from bot.core.settings import Settings
+from bot.core.vocabulary import OUT_OF_SCOPE, IntentMeta, faq_id_of
+from bot.ml.calibrate import HeldOutScores, calibrate
+from bot.ml.model import TriageModel, TunedEncoder
+from bot.ml.training_data import TrainingData, check_calibration
+from escalation.urgency import UrgencyThresholds
+from intents.classifier import IntentClassifier
+from intents.encoder import Embedder
+from kb_index.retrieval import FaqIndex
+from kb_index.store import FaqEntry
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    """Labelled messages kept apart from training, and where they came from."""
+
+    data: TrainingData
+    source: str
+
+
+def calibration_set(data_dir: Path, calibrate_on: Path | None = None) -> CalibrationSet | None:
+    """The calibration set for training on `data_dir`: `calibrate_on` (a file or directory) when
+    given, else the calibration.yml files inside `data_dir`, else None."""
+    from bot.ml.training_data import calibration_files, load_calibration_data
+
+    if calibrate_on is not None:
+        return CalibrationSet(load_calibration_data(calibrate_on), f"calibration set {calibrate_on}")
+    files = calibration_files(data_dir)
+    if not files:
+        return None
+    return CalibrationSet(load_calibration_data(files), "calibration set " + ", ".join(str(f) for f in files))
+
+
+def stratified_folds(labels: Sequence[str], k: int, seed: int) -> list[np.ndarray]:
+    """Stratified fold assignment: each label's examples dealt round-robin after a shuffle."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(labels), dtype=int)
+    by: dict[str, list[int]] = defaultdict(list)
+    for i, lab in enumerate(labels):
+        by[lab].append(i)
+    offset = 0
+    for lab in sorted(by):
+        idx = np.array(by[lab])
+        rng.shuffle(idx)
+        fold[idx] = (np.arange(len(idx)) + offset) % k
+        offset += len(idx)
+    return [np.where(fold == f)[0] for f in range(k)]
+
+
+def stratified_holdout(labels: Sequence[str], fraction: float, seed: int,
+                       fractions: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, held-out). Labels with fewer than 3 examples stay wholly in training;
+    `fractions` may hold out a different share of some labels."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, lab in enumerate(labels):
+        by_label[lab].append(i)
+    held: list[int] = []
+    for lab in sorted(by_label):
+        idx = np.array(by_label[lab])
+        if len(idx) < 3:
+            continue
+        rng.shuffle(idx)
+        f = (fractions or {}).get(lab, fraction)
+        h = min(max(1, int(round(f * len(idx)))), len(idx) - 2)
+        held.extend(idx[:h].tolist())
+    held_arr = np.array(sorted(held), dtype=np.int64)
+    mask = np.ones(len(labels), bool)
+    mask[held_arr] = False
+    return np.where(mask)[0], held_arr
+
+
+def calibration_splits(labels: Sequence[str], settings: Settings, single: bool = False
+                       ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """(train, held-out) pairs for calibration without a calibration set, and their description:
+    K folds on small data (every example is held out once), one stratified hold-out on large data
+    or when `single` (a fine-tuned encoder must not have seen the messages it is calibrated on)."""
+    if len(labels) <= settings.cv_calibration_max_examples and not single:
+        k = settings.calibration_folds
+        all_idx = np.arange(len(labels))
+        splits = [(np.setdiff1d(all_idx, f), f) for f in stratified_folds(labels, k, settings.seed) if len(f)]
+        return splits, f"{k}-fold out-of-fold scores of the training data"
+    # Out-of-scope examples are few and the scope threshold rests on them: hold out half of them.
+    oos_share = max(settings.holdout_fraction, 0.5)
+    split = stratified_holdout(labels, settings.holdout_fraction, settings.seed, {OUT_OF_SCOPE: oos_share})
+    return [split], (f"a {settings.holdout_fraction:.0%} stratified hold-out of the training data "
+                     f"({oos_share:.0%} of its out-of-scope examples)")
+
+
+def sub_faqs(faqs: Sequence[FaqEntry], keep_texts: set[str]) -> list[FaqEntry]:
+    """The FAQ entries restricted to the phrasings in `keep_texts` (entries left empty drop out)."""
+    out = []
+    for e in faqs:
+        qs = [q for q in e.questions if q in keep_texts]
+        if qs:
+            out.append(FaqEntry(e.id, qs, e.answers, e.lang, e.tags, e.complexity, e.priority))
+    return out
+
+
+def _faq_vectors(faqs: list[FaqEntry], text_vec: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {e.id: np.vstack([text_vec[q] for q in e.questions]) for e in faqs}
+
+
+def _classifier(settings: Settings) -> IntentClassifier:
+    return IntentClassifier(seed=settings.seed)
+
+
+def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts: Sequence[str],
+                   truth: Sequence[str]) -> HeldOutScores:
+    """Scores of messages the classifier and the index were built without."""
+    s = clf.score(X, list(texts), k=1)
+    top, top_ok, true_scores = [], [], []
+    for hs, gold in zip(index.search(X, list(texts), k=10), truth):
+        fid = faq_id_of(gold)
+        top.append(hs[0].score if hs else 0.0)
+        top_ok.append(bool(hs) and hs[0].faq_id == fid)
+        if fid is not None:
+            true_scores.append(next((h.score for h in hs if h.faq_id == fid), 0.0))
+    return HeldOutScores(
+        truth=np.array(list(truth), dtype=object), lang=np.array([detect_language(t) for t in texts], dtype=object),
+        pred=np.array([row[0] for row in s.top_labels], dtype=object), prob=s.top_probs[:, 0], near=s.top_near[:, 0],
+        margin=s.top_margin[:, 0],
+        retrieval_top=np.array(top, dtype=np.float64), retrieval_top_ok=np.array(top_ok, dtype=bool),
+        retrieval_true=np.array(true_scores, dtype=np.float64))
+
+
+def with_titles(data: TrainingData) -> dict[str, IntentMeta]:
+    """Triage metadata with button titles for every intent, in every language its examples use:
+    the intent's own `title` metadata where given, else its first example in that language
+    (FAQ entries are titled from their live phrasings instead)."""
+    meta = dict(data.intent_meta)
+    firsts: dict[str, dict[str, str]] = defaultdict(dict)
+    for e in data.examples:
+        if e.label != OUT_OF_SCOPE and faq_id_of(e.label) is None:
+            firsts[e.label].setdefault(detect_language(e.text), e.text)
+    for label, by_lang in firsts.items():
+        m = meta.get(label, IntentMeta())
+        titles = dict(m.titles) if "*" in m.titles else {**by_lang, **m.titles}
+        meta[label] = IntentMeta(m.complexity, m.priority, m.domain, m.small_talk, titles)
+    return meta
+
+
+def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: Settings,
+              calibration: tuple[CalibrationSet, np.ndarray] | None = None,
+              splits: tuple[list[tuple[np.ndarray, np.ndarray]], str] | None = None) -> TriageModel:
+    """Fit on examples whose embeddings are `X` (same order as `data.examples`). Calibrates on
+    `calibration` (a set and its embeddings) when given, else on `splits` of the training data
+    (default: `calibration_splits`)."""
+    texts = [e.text for e in data.examples]
+    labels = np.array([e.label for e in data.examples])
+    in_scope = sorted(set(labels.tolist()) - {OUT_OF_SCOPE})
+    if len(in_scope) < 2:
+        from bot.core.errors import DataError
+
+        raise DataError(f"need at least two intents or FAQ entries to train, found {len(in_scope)}")
+    text_vec = {t: X[i] for i, t in enumerate(texts)}
+    meta = with_titles(data)
+
+    if calibration is not None:
+        cal, X_cal = calibration
+        clf_h = _classifier(settings).fit(X, texts, labels, vocabulary_texts=texts)
+        index = FaqIndex(embedder).build(data.faqs, _faq_vectors(data.faqs, text_vec))
+        scores = score_held_out(clf_h, index, X_cal, [e.text for e in cal.data.examples],
+                                [e.label for e in cal.data.examples])
+        source = cal.source
+    else:
+        parts, clf_h = [], None
+        split_list, source = splits or calibration_splits(labels.tolist(), settings)
+        for tr, ho in split_list:
+            clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], labels[tr], vocabulary_texts=texts)
+            faq_tr = sub_faqs(data.faqs, {texts[i] for i in tr})
+            index = FaqIndex(embedder).build(faq_tr, _faq_vectors(faq_tr, text_vec))
+            parts.append(score_held_out(clf_h, index, X[ho], [texts[i] for i in ho], labels[ho].tolist()))
+        scores = HeldOutScores.concat(parts)
+
+    small_talk = lambda label: meta.get(label, IntentMeta()).small_talk  # noqa: E731
+    cal = calibrate(scores, meta, settings, source, small_talk)
+    # The final classifier sees every training example (warm-started from the last held-out fit).
+    clf = IntentClassifier(prob_weight=cal.prob_weight, scope_weight=cal.scope_weight, seed=settings.seed).fit(
+        X, texts, labels, vocabulary_texts=texts, warm_start_from=clf_h)
+    return TriageModel(
+        encoder=embedder.base_info(),
+        classifier=clf,
+        calibration=cal.confidence,
+        scope_calibration=cal.scope,
+        retrieval_calibration=cal.retrieval,
+        thresholds=cal.thresholds,
+        meta=meta,
+        faqs=list(data.faqs),
+        faq_vectors=_faq_vectors(data.faqs, text_vec),
+        report={"calibration": cal.report.to_json(), "answer_precision_target": settings.answer_precision,
+                "n_examples": len(texts), "prob_weight": cal.prob_weight, "scope_weight": cal.scope_weight,
+                "n_labels": len(in_scope), "has_out_of_scope_examples": bool((labels == OUT_OF_SCOPE).any())},
+    )
+
+
+def _oof_labels(texts: list[str], y: np.ndarray, X: np.ndarray, settings: Settings, positive: str,
+                class_weight: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold (most likely label, probability of `positive`) per example."""
+    pred = np.empty(len(texts), dtype=object)
+    p_pos = np.zeros(len(texts))
+    for fold in stratified_folds(y.tolist(), 5, settings.seed):
+        tr = np.setdiff1d(np.arange(len(texts)), fold)
+        if len(set(y[tr].tolist())) < 2:
+            continue
+        clf = IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(
+            X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
+        P = clf.predict_proba(X[fold], [texts[i] for i in fold])
+        pred[fold] = np.array(clf.classes_)[P.argmax(axis=1)]
+        if positive in clf.classes_:
+            p_pos[fold] = P[:, clf.classes_.index(positive)]
+    return pred, p_pos
+
+
+def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings,
+               positive: str, class_weight: str | None = None, p_any_recall: float | None = None
+               ) -> tuple[IntentClassifier | None, dict, float]:
+    """A classifier over message-level labels (urgency, complexity), with out-of-fold accuracy and
+    the recall/precision of the `positive` class reported (the most likely class counts). With
+    `p_any_recall`, also the probability of `positive` above which a message is flagged whatever
+    the most likely class, so that out of fold at least that share of its examples is caught
+    (1.01, off, when the most likely class already catches that many)."""
+    if len(set(labels)) < 2 or len(texts) < 10:
+        return None, {}, 1.01
+    y = np.array(labels)
+    pred, p_pos = _oof_labels(texts, y, X, settings, positive, class_weight)
+    pos, flagged = y == positive, pred == positive
+    report = {"n": len(texts), "oof_accuracy": float(np.mean(pred == y)),
+              f"oof_{positive.lower()}_recall": float(np.mean(flagged[pos])) if pos.any() else None,
+              f"oof_{positive.lower()}_precision": float(np.mean(pos[flagged])) if flagged.any() else None}
+    p_any = 1.01
+    if p_any_recall is not None and pos.any() and np.mean(flagged[pos]) < p_any_recall:
+        missed = np.sort(p_pos[pos & ~flagged])[::-1]
+        need = int(np.ceil(p_any_recall * pos.sum())) - int((flagged & pos).sum())
+        p_any = float(missed[min(need, len(missed)) - 1]) if need > 0 else 1.01
+        caught = flagged | (p_pos >= p_any)
+        report[f"oof_{positive.lower()}_any_threshold"] = p_any
+        report[f"oof_{positive.lower()}_recall_with_threshold"] = float(np.mean(caught[pos]))
+        report[f"oof_{positive.lower()}_precision_with_threshold"] = float(np.mean(pos[caught]))
+    return IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y), report, p_any
+
+
+def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
+                ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
+    """Train the message-urgency classifier (balanced classes: routine examples outnumber the
+    labelled urgent ones many times over). A message is P0 when P0 is its most likely urgency, or
+    when its P0 probability reaches the level at which, out of fold, `urgency_p0_recall` of the
+    labelled P0 examples are caught: a missed P0 costs far more than a false alarm."""
+    model, report, p_any = fit_labels(texts, labels, X, settings, "P0", class_weight="balanced",
+                                      p_any_recall=settings.urgency_p0_recall)
+    return model, UrgencyThresholds(p0_any=p_any), report
+
+
+def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: Settings, progress: bool,
+          log: Log) -> tuple[Embedder, TunedEncoder]:
+    from bot.ml.finetuning import tune_encoder
+
+    return tune_encoder(embedder, texts, labels, settings, progress=progress, log=log)
+
+
+def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: bool = False,
+          calibration: CalibrationSet | None = None, fine_tune: bool | None = None,
+          log: Log | None = None) -> TriageModel:
+    """Train a model. `fine_tune` (default: the `fine_tune` setting) tunes the encoder first where
+    it can be tuned (sentence-transformers encoders)."""
+    from bot.ml.finetuning import can_fine_tune
+
+    log = log or (lambda _msg: None)
+    if calibration is not None:
+        check_calibration(data, calibration.data)
+    texts = [e.text for e in data.examples]
+    labels = [e.label for e in data.examples]
+    tune = fine_tune if fine_tune is not None else settings.fine_tune
+    if tune is None:  # auto: where the figures show it pays (docs/benchmarks.md)
+        per_label = sum(lab != OUT_OF_SCOPE for lab in labels) / max(1, len(data.in_scope_labels))
+        tune = per_label >= settings.fine_tune_min_examples
+        if can_fine_tune(embedder):
+            log(f"fine-tuning {'on' if tune else 'off'}: {per_label:.0f} examples per intent on average "
+                f"({'at least' if tune else 'fewer than'} {settings.fine_tune_min_examples:.0f}; "
+                "--fine-tune/--no-fine-tune decides otherwise)")
+    if tune and not can_fine_tune(embedder):
+        if fine_tune:
+            from bot.core.errors import EncoderError
+
+            raise EncoderError(f"the {embedder.info().name} encoder cannot be fine-tuned (a sentence-transformers "
+                               "model directory can)")
+        tune = False
+    splits = None if calibration is not None else calibration_splits(labels, settings, single=tune)
+    tuned = None
+    if tune:
+        # A fine-tuned encoder must not have seen the messages it is calibrated on: without a
+        # calibration set it is tuned on the training part of the hold-out split only.
+        idx = np.arange(len(texts)) if splits is None else splits[0][0][0]
+        embedder, tuned = _tune(embedder, [texts[i] for i in idx], [labels[i] for i in idx], settings, progress, log)
+    ptexts = [e.text for e, _ in data.priority_examples]
+    # Complexity is learnt from the `- complexity:` blocks and, where those exist, also from every
+    # intent example labelled with its intent's complexity: most messages are plain questions, and
+    # the model must see plenty of them not to call an ordinary question complex.
+    cpairs = [(e.text, c.value) for e, c in data.complexity_examples]
+    if cpairs:
+        seen = {t for t, _ in cpairs}
+        cpairs += [(e.text, data.intent_meta[e.label].complexity.value) for e in data.examples
+                   if e.label in data.intent_meta and e.text not in seen]
+    ctexts = [t for t, _ in cpairs]
+    cal_texts = [e.text for e in calibration.data.examples] if calibration is not None else []
+    X_all = embedder.encode_document(texts + ptexts + ctexts + cal_texts, progress=progress)
+    n, m, c = len(texts), len(texts) + len(ptexts), len(texts) + len(ptexts) + len(ctexts)
+    cal_arg = (calibration, X_all[c:]) if calibration is not None else None
+    model = fit_model(data, X_all[:n], embedder, settings, calibration=cal_arg, splits=splits)
+    model.tuned = tuned
+    # Urgency is learnt from the `- priority:` blocks and also from every intent example labelled
+    # with its intent's priority (out-of-scope ones as P2), classes weighted alike: without them,
+    # "thanks, bye" or "my deposit is late" lies far from every urgency example and its most likely
+    # urgency is anybody's guess (it was often P0).
+    plabels = [p.value for _, p in data.priority_examples]
+    utexts, ulabels, uX = list(ptexts), list(plabels), [X_all[n:m]]
+    if ptexts:
+        seen = set(ptexts)
+        keep = [i for i, e in enumerate(data.examples)
+                if (e.label == OUT_OF_SCOPE or e.label in data.intent_meta) and e.text not in seen]
+        utexts += [texts[i] for i in keep]
+        ulabels += ["P2" if data.examples[i].label == OUT_OF_SCOPE
+                    else data.intent_meta[data.examples[i].label].priority.value for i in keep]
+        uX.append(X_all[:n][keep])
+    urgency, thresholds, report = fit_urgency(utexts, ulabels, np.vstack(uX), settings)
+    report["n_priority_examples"] = len(ptexts)
+    model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, utexts
+    model.report["urgency"] = report
+    model.complexity, model.report["complexity"], _ = fit_labels(
+        ctexts, [c for _, c in cpairs], X_all[m:c], settings, "complex")
+    if tuned is not None:
+        model.report["fine_tuning"] = tuned.summary
+    return model

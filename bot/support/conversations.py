@@ -1,0 +1,168 @@
+"""Conversations and their transcripts in SQL. Functions take a connection so that the service
+can do a whole turn (user message, bot replies, state, ticket) in one transaction."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
+
+from bot.core.db import metadata
+from bot.core.errors import NotFoundError
+from bot.support.dialogue import Button, ConvState
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("sender_key", String(200), nullable=True, unique=True),
+    Column("state", Text, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("ticket_id", String(36), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False),
+    Column("role", String(8), nullable=False),  # user | bot | agent | system
+    Column("text", Text, nullable=False),
+    Column("buttons", Text, nullable=False, server_default="[]"),
+    Column("author", String(64), nullable=True),
+    Column("idem_key", String(128), nullable=True),
+    Column("reply_to", String(36), nullable=True),
+    Column("created_at", Float, nullable=False),
+    # For user messages: the triage decision's intent and route (what the dashboard counts).
+    Column("intent", String(200), nullable=True),
+    Column("route", String(16), nullable=True),
+    UniqueConstraint("conversation_id", "idem_key", name="uq_messages_idem"),
+)
+Index("ix_messages_created", messages.c.created_at)
+Index("ix_messages_conversation", messages.c.conversation_id, messages.c.seq)
+Index("ix_conversations_token", conversations.c.token_hash)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    seq: int
+    role: str
+    text: str
+    buttons: list[Button]
+    author: str | None
+    created_at: float
+    reply_to: str | None = None
+
+
+@dataclass
+class Conversation:
+    id: str
+    channel: str
+    state: ConvState
+    ticket_id: str | None
+    created_at: float
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, token_hash: str) -> bool:
+    return hmac.compare_digest(hash_token(token), token_hash)
+
+
+def _msg(r) -> Message:
+    return Message(r.id, r.seq, r.role, r.text, [Button(**b) for b in json.loads(r.buttons)], r.author,
+                   r.created_at, r.reply_to)
+
+
+def create(conn, now: float, channel: str = "api", sender_key: str | None = None) -> tuple[str, str]:
+    """New conversation; returns (id, token). The token is shown once and stored hashed."""
+    cid, token = str(uuid.uuid4()), secrets.token_urlsafe(24)
+    st = ConvState()
+    conn.execute(conversations.insert().values(id=cid, token_hash=hash_token(token), channel=channel,
+                                               sender_key=sender_key, state=json.dumps(st.to_json()),
+                                               status=st.state.value, created_at=now, updated_at=now))
+    return cid, token
+
+
+def load(conn, cid: str, lock: bool = False) -> tuple[Conversation, str]:
+    """(conversation, token_hash). With `lock`, the row stays locked until the transaction ends."""
+    q = select(conversations).where(conversations.c.id == cid)
+    if lock:
+        q = q.with_for_update()
+    r = conn.execute(q).one_or_none()
+    if r is None:
+        raise NotFoundError("conversation", cid)
+    return Conversation(r.id, r.channel, ConvState.from_json(json.loads(r.state)), r.ticket_id, r.created_at), \
+        r.token_hash
+
+
+def by_token(conn, token: str) -> str | None:
+    """The conversation a token belongs to, if any."""
+    return conn.execute(select(conversations.c.id).where(conversations.c.token_hash == hash_token(token))).scalar()
+
+
+def by_sender(conn, sender_key: str) -> str | None:
+    return conn.execute(select(conversations.c.id).where(conversations.c.sender_key == sender_key)).scalar()
+
+
+def save_state(conn, cid: str, state: ConvState, now: float, ticket_id: str | None = None) -> None:
+    values = dict(state=json.dumps(state.to_json(), ensure_ascii=False), status=state.state.value, updated_at=now)
+    if ticket_id is not None:
+        values["ticket_id"] = ticket_id
+    conn.execute(update(conversations).where(conversations.c.id == cid).values(**values))
+
+
+def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[Button] = (),
+                author: str | None = None, idem_key: str | None = None, reply_to: str | None = None) -> Message:
+    mid = str(uuid.uuid4())
+    conn.execute(messages.insert().values(
+        id=mid, conversation_id=cid, role=role, text=text,
+        buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
+        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now))
+    r = conn.execute(select(messages).where(messages.c.id == mid)).one()
+    return _msg(r)
+
+
+def tag_message(conn, message_id: str, intent: str | None, route: str | None) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(intent=intent, route=route))
+
+
+def find_by_idem(conn, cid: str, idem_key: str) -> Message | None:
+    r = conn.execute(select(messages).where(messages.c.conversation_id == cid,
+                                            messages.c.idem_key == idem_key)).one_or_none()
+    return _msg(r) if r else None
+
+
+def replies_to(conn, message_id: str) -> list[Message]:
+    q = select(messages).where(messages.c.reply_to == message_id).order_by(messages.c.seq)
+    return [_msg(r) for r in conn.execute(q)]
+
+
+def transcript(conn, cid: str, after_seq: int = 0, limit: int = 1000) -> list[Message]:
+    q = (select(messages).where(messages.c.conversation_id == cid, messages.c.seq > after_seq)
+         .order_by(messages.c.seq).limit(limit))
+    return [_msg(r) for r in conn.execute(q)]

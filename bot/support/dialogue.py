@@ -1,0 +1,252 @@
+"""The conversation as explicit states, and one pure step per user message.
+
+States: bot (the bot handles the next message), awaiting_confirmation (the bot asked "Did this
+solve it?" or "Did you mean…?"), queued (a ticket waits for a person), with_agent (a person owns
+the conversation; the bot is silent), resolved. Buttons carry payloads: /yes, /no,
+/choose <intent>, /none, /human.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+from bot.core.i18n import split_clauses, t
+from bot.core.vocabulary import Priority
+from bot.ml.policy import Decision, Route
+
+HUMAN_INTENTS = frozenset({"request_human", "human_handoff", "talk_to_human"})
+_YES = {"yes", "y", "yeah", "yep", "it did", "solved", "是", "是的", "解决了", "好了", "对"}
+_NO = {"no", "n", "nope", "not really", "didn't", "否", "不是", "没有", "没解决", "不对"}
+
+
+class State(str, Enum):
+    BOT = "bot"
+    AWAITING = "awaiting_confirmation"
+    QUEUED = "queued"
+    WITH_AGENT = "with_agent"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass
+class Pending:
+    kind: str  # "solved" (answer given) or "choose" (candidates offered)
+    options: list[str]  # intents still to offer, best first
+    question: str  # the user's message that started it
+
+
+@dataclass
+class ConvState:
+    state: State = State.BOT
+    lang: str = "en"
+    failed: int = 0  # failed attempts in a row
+    pending: Pending | None = None
+    tried: list[dict] = field(default_factory=list)  # what the bot offered and what the user said
+    last_decision: dict | None = None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["state"] = self.state.value
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ConvState":
+        p = d.get("pending")
+        return cls(State(d["state"]), d.get("lang", "en"), d.get("failed", 0), Pending(**p) if p else None,
+                   list(d.get("tried", [])), d.get("last_decision"))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    priority: Priority
+    reason: str
+    intent: str | None
+
+
+@dataclass
+class Outcome:
+    state: ConvState
+    replies: list[Reply]
+    escalate: Escalation | None = None
+    decision: Decision | None = None  # set when this step classified a new question
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What the dialogue may ask of the engine, kept behind callables so this module stays pure."""
+
+    classify: Callable[[str], Decision]
+    answer: Callable[[str, str], str | None]  # (intent, lang) -> answer text or None
+    title: Callable[[str, str], str]  # (intent, lang) -> button title
+    max_failed: int = 2
+
+
+def _solved_buttons(lang: str) -> tuple[Button, ...]:
+    return (Button(t(lang, "yes"), "/yes"), Button(t(lang, "no"), "/no"), Button(t(lang, "human"), "/human"))
+
+
+def _offer_answer(s: ConvState, intent: str, text: str, rest: list[str], question: str, k: Knowledge,
+                  lead: str | None = None) -> Outcome:
+    s.state, s.pending = State.AWAITING, Pending("solved", rest, question)
+    s.tried.append({"offered": intent, "as": "answer"})
+    replies = ([Reply(lead)] if lead else []) + [Reply(text), Reply(t(s.lang, "solved?"), _solved_buttons(s.lang))]
+    return Outcome(s, replies)
+
+
+def _offer_choices(s: ConvState, options: list[str], question: str, k: Knowledge) -> Outcome:
+    s.state, s.pending = State.AWAITING, Pending("choose", options, question)
+    s.tried.append({"offered": options, "as": "did_you_mean"})
+    buttons = tuple(Button(k.title(o, s.lang), f"/choose {o}") for o in options) + (
+        Button(t(s.lang, "none"), "/none"), Button(t(s.lang, "human"), "/human"))
+    return Outcome(s, [Reply(t(s.lang, "did_you_mean"), buttons)])
+
+
+def _last(s: ConvState) -> tuple[Priority, str | None]:
+    d = s.last_decision or {}
+    return Priority(d.get("priority", "P2")), d.get("intent")
+
+
+def _escalate(s: ConvState, priority: Priority, reason: str, intent: str | None) -> Outcome:
+    s.state, s.pending = State.QUEUED, None
+    return Outcome(s, [], Escalation(priority, reason, intent))
+
+
+def _after_failure(s: ConvState, k: Knowledge, reason: str, retry: Pending | None = None) -> Outcome:
+    """Count a failed attempt: escalate at the limit, else offer the next answer or ask again."""
+    s.failed += 1
+    if s.failed >= k.max_failed:
+        prio, intent = _last(s)
+        return _escalate(s, prio, f"{reason}; {s.failed} failed attempts in a row", intent)
+    if retry is not None:
+        nxt = _answer_next(s, retry.options, retry.question, k, t(s.lang, "next_try"))
+        if nxt is not None:
+            return nxt
+    s.state, s.pending = State.BOT, None
+    return Outcome(s, [Reply(t(s.lang, "rephrase"))])
+
+
+def _answer_next(s: ConvState, options: list[str], question: str, k: Knowledge, lead: str | None) -> Outcome | None:
+    for i, intent in enumerate(options):
+        text = k.answer(intent, s.lang)
+        if text:
+            return _offer_answer(s, intent, text, options[i + 1:], question, k, lead)
+    return None
+
+
+def _mixed(s: ConvState, msg: str, whole: Decision, k: Knowledge) -> Outcome | None:
+    """A message holding a simple question beside a problem for a person: answer the simple parts
+    and hand the rest over, in the same reply. None when the message is not like that."""
+    clauses = split_clauses(msg)
+    if len(clauses) < 2:
+        return None
+    parts = [(c, k.classify(c)) for c in clauses]
+    for_person = [(c, d) for c, d in parts if d.route is Route.ESCALATE and d.intent is not None]
+    if not for_person:
+        return None
+    replies = []
+    for part, d in parts:
+        if d.route is Route.ESCALATE or d.intent in HUMAN_INTENTS:
+            continue
+        text = k.answer(d.intent, s.lang) if d.intent else None
+        if text:
+            s.tried.append({"offered": d.intent, "as": "answer to part of the message", "part": part})
+            replies.append(Reply(f"{t(s.lang, 'about')} “{part}”: {text}"))
+    part, urgent = min(for_person, key=lambda cd: cd[1].priority.rank)
+    priority = min(urgent.priority, whole.priority, key=lambda p: p.rank) if whole.route is Route.ESCALATE \
+        else urgent.priority
+    why = urgent.reasons[-1] if urgent.reasons else "it needs a person"
+    out = _escalate(s, priority, f"part of the message needs a person (“{part}”: {why})", urgent.intent)
+    out.replies = replies
+    return out
+
+
+def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
+    """Handle one user message; `s` is updated in place and returned in the outcome."""
+    msg = text.strip()
+    low = msg.lower().rstrip("!.。！ ")
+    if s.state in (State.QUEUED, State.WITH_AGENT):
+        return Outcome(s, [])  # a person owns it: the message reaches the agent, the bot stays silent
+
+    if msg == "/human":
+        s.tried.append({"user": "asked for a person"})
+        return _escalate(s, _last(s)[0], "the user asked for a person", _last(s)[1])
+
+    p = s.pending if s.state is State.AWAITING else None
+    if p is not None and p.kind == "solved":
+        if msg == "/yes" or low in _YES:
+            s.tried.append({"user": "solved"})
+            s.state, s.pending, s.failed = State.RESOLVED, None, 0
+            return Outcome(s, [Reply(t(s.lang, "glad"))])
+        if msg == "/no" or low in _NO:
+            s.tried.append({"user": "not solved"})
+            return _after_failure(s, k, "the answers offered did not solve it", retry=p)
+    if p is not None and p.kind == "choose":
+        if msg.startswith("/choose "):
+            intent = msg[len("/choose "):].strip()
+            s.tried.append({"user": f"chose {intent}"})
+            s.failed = 0
+            out = _answer_next(s, [intent], p.question, k, None)
+            if out is not None:
+                return out
+            return _escalate(s, _last(s)[0], f"the user chose {intent}, which needs a person", intent)
+        if msg == "/none":
+            s.tried.append({"user": "none of these"})
+            return _after_failure(s, k, "none of the suggestions fitted")
+
+    # A new question.
+    if msg.startswith("/"):
+        return Outcome(s, [Reply(t(s.lang, "rephrase"))])
+    d = k.classify(msg)
+    out = _new_question(s, msg, d, k)
+    out.decision = d
+    return out
+
+
+def _small_talk(s: ConvState, d: Decision, text: str) -> Outcome:
+    """A greeting, thanks or goodbye gets its reply and no follow-up. Said right after an answer
+    ("thanks, that helped"), it closes the question as solved."""
+    s.tried.append({"offered": d.intent, "as": "small talk"})
+    if s.pending is not None and s.pending.kind == "solved":
+        s.tried.append({"user": "solved"})
+        s.state, s.pending, s.failed = State.RESOLVED, None, 0
+    else:
+        s.state, s.pending = State.BOT, None
+    return Outcome(s, [Reply(text)])
+
+
+def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
+    s.lang = d.lang
+    s.last_decision = d.state_json()
+    s.tried.append({"user_said": msg, "route": d.route.value, "intent": d.intent,
+                    "confidence": round(d.confidence, 3)})
+    if d.intent in HUMAN_INTENTS:
+        return _escalate(s, d.priority, "the user asked for a person", d.intent)
+    mixed = _mixed(s, msg, d, k)
+    if mixed is not None:
+        return mixed
+    if d.route is Route.ESCALATE:
+        why = d.reasons[-1] if d.reasons else "the bot cannot handle this"
+        return _escalate(s, d.priority, why, d.intent)
+    options = [c.intent for c in d.candidates if c.intent not in HUMAN_INTENTS]
+    if d.route is Route.ANSWER and d.small_talk:
+        text = k.answer(d.intent, s.lang) if d.intent else None
+        if text:
+            return _small_talk(s, d, text)
+    if d.route is Route.ANSWER:
+        out = _answer_next(s, [d.intent] + [o for o in options if o != d.intent], msg, k, None)
+        if out is not None:
+            return out
+        return _escalate(s, d.priority, f"{d.intent} has no answer the bot can give", d.intent)
+    return _offer_choices(s, options, msg, k)

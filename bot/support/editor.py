@@ -1,0 +1,172 @@
+"""Content editing: drafts, publication behind the golden-set gate, versions, rollback, audit.
+
+A publication is live for the next message on this server at once, and on other servers at
+their next message (each server applies publications it has not seen before handling a turn).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.errors import ConflictError, NotFoundError, PublishRefused
+from bot.ml.policy import Decision
+from bot.support import audit
+from bot.support.service import ChatService
+from kb_index import repository as repo
+from kb_index.repository import FaqVersion, Golden
+from kb_index.retrieval import FaqIndex
+from kb_index.store import FaqEntry
+
+
+@dataclass(frozen=True)
+class GateResult:
+    checked: int
+    broken: list[dict]
+
+    @property
+    def passed(self) -> bool:
+        return not self.broken
+
+
+@dataclass(frozen=True)
+class EntryState:
+    live: FaqEntry | None
+    draft: FaqVersion | None
+    versions: list[FaqVersion]
+
+
+class EditorService:
+    def __init__(self, chat: ChatService):
+        self.chat = chat
+
+    @property
+    def _engine(self):
+        return self.chat.engine
+
+    # -- reading -------------------------------------------------------------------------------
+    def live(self, query: str | None = None) -> list[FaqEntry]:
+        self.chat.sync_faqs()
+        entries = list(self._engine.faq_index.store)
+        if query:
+            q = query.casefold()
+            entries = [e for e in entries if q in e.id.casefold()
+                       or any(q in x.casefold() for x in e.questions + list(e.answers.values()))]
+        return entries
+
+    def drafts(self) -> dict[str, FaqVersion]:
+        with self.chat.db.connect() as conn:
+            return repo.drafts(conn)
+
+    def entry(self, faq_id: str) -> EntryState:
+        self.chat.sync_faqs()
+        with self.chat.db.connect() as conn:
+            versions = repo.versions(conn, faq_id)
+            draft = repo.drafts(conn).get(faq_id)
+        live = self._engine.faq_index.store.get(faq_id)
+        if live is None and not versions:
+            raise NotFoundError("FAQ entry", faq_id)
+        return EntryState(live, draft, versions)
+
+    # -- the gate ----------------------------------------------------------------------------------
+    def check(self, change: Callable[[FaqIndex], None]) -> GateResult:
+        """Run every golden question against the FAQ index as it would be after `change`."""
+        with self.chat.db.connect() as conn:
+            items = repo.golden(conn)
+        if not items:
+            return GateResult(0, [])
+        index = self._engine.faq_index.copy()
+        change(index)
+        questions = [g.question for g in items]
+        before = self._engine.predict(questions)
+        after = self._engine.predict(questions, faq_index=index)
+        broken = []
+        for g, old, new in zip(items, before, after):
+            got = new.intent or "out_of_scope"
+            # Broken: the question no longer reaches its expected intent, or it still does but the
+            # change sends it down another route (answered before, escalated after, …).
+            if got != g.expected or ((old.intent or "out_of_scope") == g.expected and new.route != old.route):
+                broken.append({"golden_id": g.id, "question": g.question, "expected": g.expected, "got": got,
+                               "route": new.route.value, "route_before": old.route.value})
+        return GateResult(len(items), broken)
+
+    def _publish(self, faq_id: str, entry: FaqEntry | None, actor: str, action: str, **detail) -> FaqVersion:
+        self.chat.sync_faqs()
+        if entry is None and self._engine.faq_index.store.get(faq_id) is None:
+            raise NotFoundError("FAQ entry", faq_id)
+        gate = self.check(lambda ix: ix.delete(faq_id) if entry is None else ix.upsert(entry))
+        now = self.chat.clock()
+        if not gate.passed:
+            with self.chat.db.begin() as conn:
+                audit.record(conn, actor, f"{action}_refused", faq_id, now, broken=gate.broken)
+            raise PublishRefused(f"publishing {faq_id} would re-route {len(gate.broken)} golden question(s)",
+                                 gate.broken)
+        with self.chat.db.begin() as conn:
+            version = repo.add_version(conn, faq_id, repo.DELETED if entry is None else repo.PUBLISHED, entry, actor, now)
+            audit.record(conn, actor, action, faq_id, now, version=version.version, checked=gate.checked, **detail)
+        self.chat.sync_faqs()  # live for the next message
+        return version
+
+    # -- changes -------------------------------------------------------------------------------
+    def save_draft(self, entry: FaqEntry, actor: str) -> FaqVersion:
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            version = repo.add_version(conn, entry.id, repo.DRAFT, entry, actor, now)
+            audit.record(conn, actor, "save_draft", entry.id, now, version=version.version)
+        return version
+
+    def publish_draft(self, faq_id: str, actor: str) -> FaqVersion:
+        draft = self.drafts().get(faq_id)
+        if draft is None:
+            raise ConflictError(f"FAQ entry {faq_id!r} has no draft to publish")
+        return self._publish(faq_id, draft.entry, actor, "publish", from_draft=draft.version)
+
+    def put(self, entry: FaqEntry, actor: str) -> FaqVersion:
+        """Create or replace an entry and publish it at once (still behind the gate)."""
+        return self._publish(entry.id, entry, actor, "publish")
+
+    def delete(self, faq_id: str, actor: str) -> FaqVersion:
+        return self._publish(faq_id, None, actor, "delete")
+
+    def rollback(self, faq_id: str, version: int, actor: str) -> FaqVersion:
+        """Publish again the content of an earlier version (version 0: as trained)."""
+        if version == 0:
+            entry = next((e for e in self._engine.model.faqs if e.id == faq_id), None)
+        else:
+            with self.chat.db.connect() as conn:
+                entry = next((v.entry for v in repo.versions(conn, faq_id) if v.version == version), None)
+        if entry is None:
+            raise NotFoundError("FAQ version", f"{faq_id}@{version}")
+        return self._publish(faq_id, entry, actor, "rollback", to_version=version)
+
+    def try_text(self, text: str, with_drafts: bool = True) -> Decision:
+        """The decision for `text`, against the drafts if asked (the editor's "try it" box)."""
+        self.chat.sync_faqs()
+        if not with_drafts:
+            return self._engine.predict_one(text)
+        index = self._engine.faq_index.copy()
+        for d in self.drafts().values():
+            index.upsert(d.entry)
+        return self._engine.predict([text], faq_index=index)[0]
+
+    # -- golden set --------------------------------------------------------------------------------
+    def golden(self) -> list[Golden]:
+        with self.chat.db.connect() as conn:
+            return repo.golden(conn)
+
+    def add_golden(self, question: str, expected: str, actor: str) -> Golden:
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            g = repo.add_golden(conn, question, expected, actor, now)
+            audit.record(conn, actor, "add_golden", g.id, now, question=question, expected=expected)
+        return g
+
+    def delete_golden(self, golden_id: str, actor: str) -> None:
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            if not repo.delete_golden(conn, golden_id):
+                raise NotFoundError("golden question", golden_id)
+            audit.record(conn, actor, "delete_golden", golden_id, now)
+
+    def audit(self, target: str | None = None) -> list[audit.AuditEntry]:
+        with self.chat.db.connect() as conn:
+            return audit.entries(conn, target)

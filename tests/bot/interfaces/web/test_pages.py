@@ -1,0 +1,211 @@
+"""The pages, driven in headless Chromium against a live server (tiny model, fake encoder)."""
+import pytest
+
+from tests.bot.interfaces.web.conftest import KEYS, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def new_page(browser):
+    """Pages in browser contexts of their own (separate people), closed after the test."""
+    contexts = []
+
+    def make(**kw):
+        ctx = browser.new_context(**kw)
+        contexts.append(ctx)
+        p = ctx.new_page()
+        p.set_default_timeout(15_000)
+        return p
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page(locale="en-US")
+
+
+def signed_in(new_page, live, role: str, path: str):
+    p = new_page()
+    sign_in(p, live.url, KEYS[role], path)
+    return p
+
+
+def ask(page, text):
+    page.fill("#text", text)
+    page.click("#send")
+
+
+def test_user_asks_a_known_question_and_sees_the_answer(live, page):
+    page.goto(f"{live.url}/chat")
+    ask(page, "what are the trading fees")
+    page.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+    page.locator(".choices button", has_text="Yes").click()       # "Did this solve it?" → Yes
+    page.locator(".msg.bot", has_text="glad I could help").wait_for()
+
+
+def test_chinese_question_gets_chinese_chrome_and_answer(live, page):
+    page.goto(f"{live.url}/chat?lang=zh")
+    page.locator("#send", has_text="发送").wait_for()          # the page loads its words first
+    ask(page, "交易手续费是多少")
+    page.locator(".msg.bot", has_text="每笔交易收取0.1%手续费").wait_for()
+    page.locator(".choices button", has_text="解决了").wait_for()
+
+
+def test_person_requested_agent_claims_replies_and_user_sees_it_live(live, new_page, page):
+    page.goto(f"{live.url}/chat")
+    ask(page, "my account was hacked")
+    page.locator(".msg.bot", has_text="passed your conversation").wait_for()
+    assert "30 minutes" in page.locator(".msg.bot", has_text="passed your conversation").inner_text()
+    page.locator("#banner", has_text="in the queue").wait_for()
+
+    agent = signed_in(new_page, live, "agent", "/agent")
+    first = agent.locator("#queue .ticket").first
+    first.wait_for()
+    assert "P0" in first.inner_text()
+    agent.click("#claim-next")
+    agent.locator("#packet", has_text="Predicted priority").wait_for()
+    agent.locator("#transcript .msg.user", has_text="my account was hacked").wait_for()
+    agent.fill("#reply", "Hi, I have locked your account. Let's secure it together.")
+    agent.click("#send-reply")
+
+    page.locator(".msg.agent", has_text="I have locked your account").wait_for()   # arrives without reloading
+    assert "ann" in page.locator(".msg.agent").inner_text()
+    ask(page, "thank you")
+    agent.locator("#transcript .msg.user", has_text="thank you").wait_for()        # and back, live
+    agent.click("#hand-back")
+    agent.locator("#placeholder").wait_for()
+    page.locator(".msg.system", has_text="back with the assistant").wait_for()
+
+
+def test_queue_updates_live_in_an_open_console(live, new_page, page):
+    agent = signed_in(new_page, live, "agent", "/agent")
+    agent.locator("#queue", has_text="The queue is empty").wait_for()
+    page.goto(f"{live.url}/chat")
+    ask(page, "my account was hacked")
+    agent.locator("#queue .ticket").first.wait_for()                                 # no reload
+    countdown = agent.locator("#queue .ticket .countdown").first
+    first = countdown.inner_text()
+    assert first.startswith(("29m", "30m")), first                                    # P0: 30 minutes
+    agent.wait_for_function("t => document.querySelector('#queue .ticket .countdown').textContent !== t", arg=first)
+
+
+def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(live, new_page, page):
+    ed = signed_in(new_page, live, "editor", "/editor")
+    ed.fill("#new-id", "desktop")
+    ed.click("#new")
+    ed.fill("#questions", "where can I download the desktop app\ndesktop app download")
+    ed.fill("#answer-en", "Download the desktop app from our website.")
+    ed.click("#publish")
+    ed.locator("#result", has_text="Published").wait_for()
+    ed.fill("#try-text", "where can I download the desktop app")
+    ed.click("#try-form button")
+    ed.locator("#try-route", has_text="faq/desktop").wait_for()
+
+    page.goto(f"{live.url}/chat")
+    ask(page, "where can I download the desktop app")
+    page.locator(".msg.bot", has_text="Download the desktop app from our website.").wait_for()
+
+
+def test_a_publish_that_breaks_a_golden_question_is_refused_on_screen(live, new_page):
+    import httpx
+
+    r = httpx.post(f"{live.url}/editor/golden", json={"question": "what are the trading fees", "expected": "faq/fees"},
+                   headers={"Authorization": f"Bearer {KEYS['editor']}"})
+    assert r.status_code == 201
+    ed = signed_in(new_page, live, "editor", "/editor")
+    ed.locator('[data-entry="fees"]').click()
+    ed.select_option("#complexity", "complex")          # the golden question would now go to a person
+    ed.click("#publish")
+    refusal = ed.locator("#result.error", has_text="golden-set gate")
+    refusal.wait_for()
+    assert "what are the trading fees" in refusal.inner_text()
+    assert live.service.engine.predict_one("what are the trading fees").route.value == "answer"  # nothing changed
+
+
+def test_pages_need_the_right_role(live, new_page):
+    p = new_page()
+    p.goto(f"{live.url}/editor")
+    assert "/login" in p.url                                          # signed out: sent to sign in
+    p.fill("#key", "not-a-key-at-all")
+    p.click("#signin")
+    p.locator("#error", has_text="not valid").wait_for()
+    p.fill("#key", KEYS["agent"])
+    p.click("#signin")
+    p.wait_for_url("**/editor")
+    p.locator("#forbidden").wait_for()                                # an agent is not an editor
+    assert p.goto(f"{live.url}/dashboard").status == 200               # every role sees the dashboard
+
+
+def test_dashboard_shows_figures_and_the_latest_evaluation(live, new_page, page, web_settings):
+    import json
+    report = web_settings.reports_dir / "eval-1"
+    report.mkdir(parents=True)
+    (report / "report.json").write_text(json.dumps({"n": 10, "in_scope_accuracy": 0.9}), encoding="utf-8")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.figure(figsize=(2, 2)); plt.plot([0, 1]); plt.savefig(report / "risk_coverage.png"); plt.close()
+
+    page.goto(f"{live.url}/chat")
+    ask(page, "what are the trading fees")
+    page.locator(".choices button", has_text="Yes").click()
+    page.locator(".msg.bot", has_text="glad").wait_for()
+    ask(page, "my account was hacked")
+    page.locator(".msg.bot", has_text="passed your conversation").wait_for()
+
+    d = signed_in(new_page, live, "admin", "/dashboard")
+    d.locator("#containment", has_text="%").wait_for()
+    assert d.locator("#escalations").inner_text() == "1"
+    assert "faq/fees" in d.locator("#busiest").inner_text()
+    d.locator('#plots img[alt="risk_coverage.png"]').wait_for()
+    assert d.locator("#report-summary").inner_text().startswith("in-scope accuracy 90.0%")
+
+
+def test_embed_snippet_opens_the_widget_in_another_site(live, new_page):
+    """The one-line snippet on a page of another origin: a button opens the widget in a frame,
+    which works even where the frame is refused storage (third-party storage blocking)."""
+    host = new_page()
+    host.set_content(f'<html><body><h1>Shop</h1><script src="{live.url}/static/embed.js" data-lang="en">'
+                     '</script></body></html>')
+    host.locator("button", has_text="Chat with us").click()
+    frame = host.frame_locator("iframe")
+    frame.locator("#text").fill("what are the trading fees")
+    frame.locator("#send").click()
+    frame.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+
+
+def test_editor_history_and_rollback(live, new_page, page):
+    ed = signed_in(new_page, live, "editor", "/editor")
+    ed.locator('[data-entry="fees"]').click()
+    ed.fill("#answer-en", "Trading now costs 0.05% per trade.")
+    ed.click("#publish")
+    ed.locator("#result", has_text="Published").wait_for()
+    ed.locator("#history td", has_text="published").first.wait_for()
+    page.goto(f"{live.url}/chat")
+    ask(page, "what are the trading fees")
+    page.locator(".msg.bot", has_text="0.05% per trade").wait_for()
+    ed.locator('[data-rollback="0"]').click()                      # back to the entry as trained
+    ed.locator("#result", has_text="Rolled back to version 0").wait_for()
+    assert ed.input_value("#answer-en") == "Trading costs 0.1% per trade."
+    page.click("#new")
+    ask(page, "what are the trading fees")
+    page.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+
+
+def test_agent_transfers_a_ticket_to_another_team(live, new_page, page):
+    page.goto(f"{live.url}/chat")
+    ask(page, "/human")
+    agent = signed_in(new_page, live, "agent", "/agent")
+    agent.locator("#queue .ticket").first.wait_for()
+    agent.click("#claim-next")
+    agent.locator("#packet").wait_for()
+    agent.select_option("#team", "night")
+    agent.click("#transfer")
+    agent.locator("#placeholder").wait_for()
+    agent.locator("#queue .ticket", has_text="team night").wait_for()      # back in the queue, live
+    (ticket,) = [t for t in live.service.tickets.open_tickets()]
+    assert ticket.team == "night" and ticket.status.value == "queued"

@@ -1,0 +1,104 @@
+import pytest
+
+from bot.core.errors import ConflictError, NotFoundError, PublishRefused
+from bot.core.settings import Settings
+from bot.ml.engine import TriageEngine
+from bot.ml.model import TriageModel
+from bot.support.editor import EditorService
+from bot.support.service import ChatService
+from kb_index.store import FaqEntry
+
+
+class Clock:
+    now = 1_800_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def _chat(db_engine, tiny_model, fake_embedder):
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    return ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=Clock())
+
+
+@pytest.fixture
+def chat(db_engine, tiny_model, fake_embedder):
+    return _chat(db_engine, tiny_model, fake_embedder)
+
+
+DESKTOP = FaqEntry("desktop", ["where can I download the desktop app", "desktop app download"],
+                   {"en": "From our website.", "zh": "请从官网下载。"})
+
+
+def test_new_entry_is_live_for_the_next_message_without_retraining(chat):
+    ed = EditorService(chat)
+    cid, _ = chat.create_conversation()
+    ed.put(DESKTOP, "ed")
+    turn = chat.send(cid, "where can I download the desktop app")
+    assert turn.replies[0].text == "From our website."
+    assert [a.action for a in ed.audit()] == ["publish"] and ed.audit()[0].actor == "ed"
+
+
+def test_drafts_are_not_live_until_published(chat):
+    ed = EditorService(chat)
+    changed = FaqEntry("fees", ["what are the trading fees"], {"en": "Now 0.05%."})
+    ed.save_draft(changed, "ed")
+    assert chat.engine.predict_one("what are the trading fees").answer == "Trading costs 0.1% per trade."
+    assert ed.try_text("what are the trading fees").answer == "Now 0.05%."  # "try it" sees the draft
+    assert "fees" in ed.drafts()
+    ed.publish_draft("fees", "ed")
+    assert chat.engine.predict_one("what are the trading fees").answer == "Now 0.05%."
+    assert ed.drafts() == {}
+    with pytest.raises(ConflictError):
+        ed.publish_draft("fees", "ed")
+
+
+def test_versions_and_rollback(chat):
+    ed = EditorService(chat)
+    ed.put(FaqEntry("fees", ["what are the trading fees"], {"en": "v1"}), "ed")
+    ed.put(FaqEntry("fees", ["what are the trading fees"], {"en": "v2"}), "ed")
+    assert [v.version for v in ed.entry("fees").versions] == [1, 2]
+    ed.rollback("fees", 1, "ed")
+    assert chat.engine.predict_one("what are the trading fees").answer == "v1"
+    ed.rollback("fees", 0, "ed")  # as trained
+    assert chat.engine.predict_one("what are the trading fees").answer == "Trading costs 0.1% per trade."
+    with pytest.raises(NotFoundError):
+        ed.rollback("fees", 42, "ed")
+    assert [a.action for a in ed.audit("fees")] == ["rollback", "rollback", "publish", "publish"]
+
+
+def test_delete(chat):
+    ed = EditorService(chat)
+    ed.delete("fees", "ed")
+    d = chat.engine.predict_one("what are the trading fees")
+    assert d.faq_id != "fees"
+    with pytest.raises(NotFoundError):
+        ed.delete("fees", "ed")
+
+
+def test_golden_gate_refuses_a_breaking_change_and_lists_what_broke(chat):
+    ed = EditorService(chat)
+    g = ed.add_golden("what are the trading fees", "faq/fees", "ed")
+    with pytest.raises(PublishRefused) as e:
+        ed.delete("fees", "ed")
+    (b,) = e.value.broken
+    assert b["golden_id"] == g.id and b["expected"] == "faq/fees" and b["got"] != "faq/fees"
+    assert b["route_before"] == "answer"
+    assert chat.engine.predict_one("what are the trading fees").faq_id == "fees"  # nothing changed
+    from bot.core.vocabulary import Complexity
+
+    to_person = FaqEntry("fees", ["what are the trading fees"], {"en": "ask a person"}, complexity=Complexity.COMPLEX)
+    with pytest.raises(PublishRefused) as e:
+        ed.put(to_person, "ed")  # same intent, but it would now escalate instead of answering
+    assert e.value.broken[0]["route"] == "escalate" and e.value.broken[0]["got"] == "faq/fees"
+    assert "delete_refused" in [a.action for a in ed.audit()]
+    ed.put(DESKTOP, "ed")  # an unrelated change passes
+    ed.delete_golden(g.id, "ed")
+    ed.delete("fees", "ed")
+
+
+def test_publication_reaches_another_server(db_engine, tiny_model, fake_embedder, chat):
+    other = _chat(db_engine, tiny_model, fake_embedder)
+    EditorService(chat).put(DESKTOP, "ed")
+    cid, _ = other.create_conversation()
+    assert other.send(cid, "where can I download the desktop app").replies[0].text == "From our website."

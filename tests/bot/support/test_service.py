@@ -1,0 +1,240 @@
+import threading
+
+import pytest
+
+from bot.core.errors import StaleClaimError
+from bot.core.settings import Settings
+from bot.ml.engine import TriageEngine
+from bot.ml.model import TriageModel
+from bot.support.dialogue import State
+from bot.support.service import ChatService
+
+
+class Clock:
+    def __init__(self, now=1_800_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def service(db_engine, tiny_model, fake_embedder):
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    # 2027-01-15 08:00 UTC is a working hour for the default UTC team (08:00-22:00)
+    return ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=Clock(1_800_000_000.0))
+
+
+def test_exact_faq_question_is_answered_then_resolved(service):
+    cid, token = service.create_conversation()
+    assert service.check_token(cid, token) and not service.check_token(cid, "wrong")
+    turn = service.send(cid, "what are the trading fees")
+    assert [m.text for m in turn.replies] == ["Trading costs 0.1% per trade.", "Did this solve it?"]
+    assert turn.state is State.AWAITING
+    turn = service.send(cid, "/yes")
+    assert turn.state is State.RESOLVED
+
+
+def test_chinese_question_gets_chinese_replies(service):
+    cid, _ = service.create_conversation()
+    turn = service.send(cid, "交易手续费是多少")
+    assert turn.replies[0].text.startswith("每笔") and turn.replies[1].text == "问题解决了吗？"
+
+
+def test_idempotent_send_is_stored_once_and_replayed(service):
+    cid, _ = service.create_conversation()
+    first = service.send(cid, "what are the trading fees", idem_key="k1")
+    again = service.send(cid, "what are the trading fees", idem_key="k1")
+    assert again.replayed and [m.id for m in again.replies] == [m.id for m in first.replies]
+    _, msgs = service.transcript(cid)
+    assert sum(m.role == "user" for m in msgs) == 1
+
+
+def test_escalation_creates_one_ticket_with_a_handoff_packet_and_an_honest_eta(service):
+    cid, _ = service.create_conversation()
+    turn = service.send(cid, "my account was hacked")
+    assert turn.state is State.QUEUED and turn.ticket_id
+    assert "P0" in turn.replies[-1].text and "30 minutes" in turn.replies[-1].text
+    ticket = service.tickets.get(turn.ticket_id)
+    assert ticket.priority.value == "P0"
+    p = ticket.packet
+    assert p["intent"] == "account_hacked" and p["transcript"][0]["text"] == "my account was hacked"
+    assert p["candidates"] and p["tried"] and p["language"] == "en"
+    # the bot stays silent while queued; asking again gives the same ticket
+    turn2 = service.send(cid, "/human")
+    assert turn2.replies == [] and turn2.ticket_id == turn.ticket_id
+
+
+def test_agent_flow_claim_reply_hand_back(service):
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "/human").ticket_id
+    ticket = service.claim("ann")
+    assert ticket.id == tid
+    state, msgs = service.transcript(cid)
+    assert state.state is State.WITH_AGENT and "ann" in msgs[-1].text
+    service.agent_reply(tid, "ann", ticket.claim_token, "Hi, I'm Ann. How can I help?")
+    assert service.send(cid, "thanks Ann").replies == []  # the bot is silent with an agent
+    service.close(tid, "ann", ticket.claim_token, hand_back=True)
+    state, msgs = service.transcript(cid)
+    assert state.state is State.BOT
+    assert [m.role for m in msgs] == ["user", "bot", "system", "agent", "user", "system"]
+    turn = service.send(cid, "what are the trading fees")
+    assert turn.replies  # the bot speaks again
+
+
+def test_stale_claim_cannot_reply(service):
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "/human").ticket_id
+    ann = service.claim("ann")
+    service.clock.now += service.settings.claim_lease_seconds + 1
+    bob = service.claim("bob", tid)
+    with pytest.raises(StaleClaimError):
+        service.agent_reply(tid, "ann", ann.claim_token, "late")
+    service.agent_reply(tid, "bob", bob.claim_token, "Bob here")
+
+
+def test_concurrent_sends_to_one_conversation_are_processed_in_order(service):
+    cid, _ = service.create_conversation()
+    texts = [f"hello number {i}" for i in range(12)]
+    threads = [threading.Thread(target=service.send, args=(cid, tx), kwargs={"idem_key": f"k{i}"})
+               for i, tx in enumerate(texts)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    _, msgs = service.transcript(cid)
+    users = [m for m in msgs if m.role == "user"]
+    assert len(users) == 12 and len({m.text for m in users}) == 12
+    # each user message is directly followed by its own replies: turns never interleave
+    current = None
+    for m in msgs:
+        if m.role == "user":
+            current = m.id
+        elif m.role == "bot":
+            assert m.reply_to == current
+
+
+def test_rasa_sender_maps_to_one_conversation(service):
+    a = service.conversation_for_sender("alice")
+    assert service.conversation_for_sender("alice") == a != service.conversation_for_sender("bob")
+
+
+def test_new_tickets_and_breaches_are_announced_once(service):
+    from escalation.webhooks import Dispatcher
+
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "my account was hacked").ticket_id
+    service.send(cid, "/human")  # same ticket: no second announcement
+    pending = Dispatcher(service.db, None, "k").pending()
+    assert [p["event"] for p in pending] == ["ticket.created"]
+    assert service.check_slas() == []
+    service.clock.now += 31 * 60
+    (breached,) = service.check_slas()
+    assert breached.id == tid and breached.breached
+    assert service.check_slas() == []
+    assert [p["event"] for p in Dispatcher(service.db, None, "k").pending()] == ["ticket.created",
+                                                                                "ticket.sla_breached"]
+
+
+def test_a_burst_of_one_problem_becomes_one_incident(db_engine, tiny_model, fake_embedder):
+    from escalation.webhooks import Dispatcher
+
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    svc = ChatService(engine, db_engine, Settings(encoder="fake:64", incident_min_conversations=3,
+                                                   incident_window_seconds=600, status_page_url="https://status.example"),
+                      clock=Clock(1_800_000_000.0))
+    tickets = []
+    for i in range(3):
+        cid, _ = svc.create_conversation()
+        svc.clock.now += 30
+        tickets.append(svc.send(cid, "my account was hacked").ticket_id)
+    queue = svc.tickets.queue(svc.clock.now)
+    incident = next(t for t in queue if t.conversation_id.startswith("incident:"))
+    assert incident.priority.value == "P0" and len(incident.packet["conversations"]) == 3
+    assert "incident.opened" in [p["event"] for p in Dispatcher(svc.db, None, "k").pending()]
+    # the fourth user gets the status answer, not a ticket
+    cid, _ = svc.create_conversation()
+    turn = svc.send(cid, "my account was hacked")
+    assert turn.ticket_id is None and turn.state is State.BOT
+    assert "We know" in turn.replies[-1].text and "https://status.example" in turn.replies[-1].text
+    assert len(svc.tickets.queue(svc.clock.now)) == 4
+    # an agent takes the incident; its ticket has no single conversation to reply to
+    claimed = svc.claim("ann", incident.id)
+    from bot.core.errors import ConflictError
+
+    with pytest.raises(ConflictError, match="no single conversation"):
+        svc.agent_reply(incident.id, "ann", claimed.claim_token, "on it")
+    svc.close(incident.id, "ann", claimed.claim_token, hand_back=False)
+    # incident over: the next user gets a ticket again
+    cid, _ = svc.create_conversation()
+    assert svc.send(cid, "my account was hacked").ticket_id is not None
+
+
+def test_different_problems_do_not_make_an_incident(db_engine, tiny_model, fake_embedder):
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    svc = ChatService(engine, db_engine, Settings(encoder="fake:64", incident_min_conversations=2),
+                      clock=Clock(1_800_000_000.0))
+    for text in ("my account was hacked", "/human"):
+        cid, _ = svc.create_conversation()
+        svc.send(cid, text)
+    assert not any(t.conversation_id.startswith("incident:") for t in svc.tickets.queue(svc.clock.now))
+
+
+def test_mixed_message_gets_the_answer_and_the_handoff_in_one_reply(service):
+    cid, _ = service.create_conversation()
+    turn = service.send(cid, "what are the trading fees? Also my account was hacked")
+    texts = [m.text for m in turn.replies]
+    assert turn.ticket_id and turn.state is State.QUEUED
+    assert texts[0].startswith("About “what are the trading fees?”: Trading costs 0.1% per trade.")
+    assert "P0" in texts[-1]
+
+
+def test_claim_and_release_change_ticket_and_conversation_together(service, monkeypatch):
+    """A failure while moving the conversation undoes the claim (one transaction, not two)."""
+    cid, _ = service.create_conversation()
+    tid = service.send(cid, "my account was hacked").ticket_id
+
+    def boom(*a, **k):
+        raise RuntimeError("crash between the ticket and the conversation")
+
+    with monkeypatch.context() as m:
+        m.setattr(ChatService, "_move", boom)
+        with pytest.raises(RuntimeError):
+            service.claim("ann")
+    assert service.tickets.get(tid).status.value == "queued"        # the claim rolled back
+    assert service.transcript(cid)[0].state is State.QUEUED
+    t = service.claim("ann")
+    assert t.id == tid and service.transcript(cid)[0].state is State.WITH_AGENT
+    with monkeypatch.context() as m:
+        m.setattr(ChatService, "_move", boom)
+        with pytest.raises(RuntimeError):
+            service.release(tid, "ann", t.claim_token)
+    assert service.tickets.get(tid).status.value == "claimed"       # the release rolled back
+    assert service.transcript(cid)[0].state is State.WITH_AGENT
+
+
+def test_agents_online_is_shared_by_every_server(db_engine, tiny_model, fake_embedder):
+    clock = Clock(1_800_000_000.0)
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    one, two = (ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=clock) for _ in range(2))
+    one.mark_agent_seen("ann")
+    two.mark_agent_seen("bob")
+    two.mark_agent_seen("ann")  # the same person on another server
+    assert one.agents_online(clock.now) == two.agents_online(clock.now) == 2
+    clock.now += 200
+    one.mark_agent_seen("ann")
+    clock.now += 200  # bob last seen 400 s ago, ann 200 s ago
+    assert two.agents_online(clock.now) == 1
+
+
+def test_button_titles_are_in_the_users_language(service):
+    from bot.core.vocabulary import IntentMeta
+
+    meta = service.engine.model.meta
+    meta["account_hacked"] = IntentMeta(meta["account_hacked"].complexity, meta["account_hacked"].priority,
+                                        titles={"en": "My account was hacked", "zh": "账户被盗"})
+    assert service._title("account_hacked", "zh") == "账户被盗"
+    assert service._title("account_hacked", "es") == "My account was hacked"  # no Spanish title: English
+    assert service._title("faq/fees", "zh") == "交易手续费是多少" and service._title("faq/fees", "en") == "what are the trading fees"
+    # Trained intents carry the first example in each language as their title.
+    assert service.engine.model.meta["reset_password"].titles["en"] == "I forgot my password"
