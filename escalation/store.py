@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    cast,
     func,
     or_,
     select,
@@ -111,6 +112,19 @@ def _claimable(now: float):
     """Queued, or claimed with a lease that ran out (the agent disappeared)."""
     return or_(tickets.c.status == Status.QUEUED.value,
                and_(tickets.c.status == Status.CLAIMED.value, tickets.c.lease_until <= now))
+
+
+def open_fingerprint(conn) -> tuple:
+    """A cheap fingerprint of the open tickets (count, newest, claims, priorities, breaches): it
+    changes whenever the queue or a claim does. Uses ix_tickets_queue."""
+    open_t = tickets.c.status.in_((Status.QUEUED.value, Status.CLAIMED.value))
+    return tuple(conn.execute(select(
+        func.count(),
+        func.coalesce(func.max(tickets.c.seq), 0),
+        func.coalesce(func.sum(tickets.c.claim_token), 0),
+        func.coalesce(func.sum(tickets.c.priority), 0),
+        func.coalesce(func.sum(cast(tickets.c.breached, Integer)), 0),
+    ).where(open_t)).one())
 
 
 class TicketStore:

@@ -110,7 +110,6 @@ def contrastive_loss(emb, labels: Sequence[str], n_pairs: int, scale: float):
     rows; rows of the same label other than the partner are masked."""
     import torch
 
-    n = emb.shape[0]
     sims = scale * emb @ emb.T
     lab = np.array(labels, dtype=object)
     same = torch.from_numpy((lab[:, None] == lab[None, :]) & (lab[:, None] != OUT_OF_SCOPE))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     select,
     update,
 )
@@ -166,3 +167,17 @@ def transcript(conn, cid: str, after_seq: int = 0, limit: int = 1000) -> list[Me
     q = (select(messages).where(messages.c.conversation_id == cid, messages.c.seq > after_seq)
          .order_by(messages.c.seq).limit(limit))
     return [_msg(r) for r in conn.execute(q)]
+
+
+def max_seq(conn) -> int:
+    """The newest message's sequence number (0 for none)."""
+    return int(conn.execute(select(func.coalesce(func.max(messages.c.seq), 0))).scalar_one())
+
+
+def changed_since(conn, after_seq: int, limit: int) -> tuple[set[str], int | None]:
+    """Conversations with messages after `after_seq` (at most `limit` messages read), and the last
+    sequence number read (None when there is none). A primary-key range: a GROUP BY here made
+    SQLite scan a whole index."""
+    rows = conn.execute(select(messages.c.seq, messages.c.conversation_id).where(messages.c.seq > after_seq)
+                        .order_by(messages.c.seq).limit(limit)).all()
+    return {r[1] for r in rows}, (rows[-1][0] if rows else None)

@@ -37,7 +37,7 @@ from bot.support.dialogue import (
 )
 from escalation import incidents, presence, webhooks
 from escalation.sla import Team, due_at
-from escalation.store import Ticket, TicketStore
+from escalation.store import Status, Ticket, TicketStore
 from escalation.urgency import Context
 
 
@@ -51,6 +51,14 @@ class Turn:
     replayed: bool = False  # a retried send: nothing new was stored
     route: str | None = None  # the triage route, when this turn classified a message
     escalated: str | None = None  # the priority, when this turn escalated
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    agents_online: int
+    queue: dict[str, int]  # tickets waiting per priority
+    average_wait_seconds: float
+    breached: int
 
 
 def build_teams(settings: Settings) -> list[Team]:
@@ -109,6 +117,16 @@ class ChatService:
             return
         self._agents_seen[name] = now
         presence.mark_seen(self.db, name, now)
+
+    def status(self, now: float) -> DeskStatus:
+        """The desk right now: agents online, tickets waiting per priority, average wait, breaches."""
+        open_tickets = self.tickets.open_tickets()
+        waiting = [t for t in open_tickets if t.status is Status.QUEUED]
+        return DeskStatus(
+            agents_online=self.agents_online(now),
+            queue={p.value: sum(1 for t in waiting if t.priority is p) for p in Priority},
+            average_wait_seconds=sum(now - t.created_at for t in waiting) / len(waiting) if waiting else 0.0,
+            breached=sum(t.breached for t in open_tickets))
 
     def agents_online(self, now: float, window: float = 300.0) -> int:
         """Agents active in the last five minutes, on any server."""

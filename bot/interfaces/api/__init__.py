@@ -9,10 +9,15 @@ from fastapi import FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 
 from bot.core.settings import Settings
-from bot.interfaces.api import errors, events
-from bot.interfaces.api.deps import Credentials, Staff
+from bot.interfaces.api import errors, session
+from bot.interfaces.api.context import AppContext
 from bot.interfaces.api.limits import BodySizeLimit, RateLimiter
 from bot.interfaces.api.metrics import LatencyMiddleware, Metrics
+from bot.interfaces.api.schemas import TicketPublic
+from bot.interfaces.api.session import Credentials
+from bot.support.board import QueueBoard
+from bot.support.changes import ChangeFeed
+from bot.support.editor import EditorService
 from bot.support.service import ChatService
 from escalation.webhooks import Dispatcher
 
@@ -44,11 +49,18 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
         routes_chat,
         routes_editor,
         routes_web,
-        session,
     )
-    from bot.support.editor import EditorService
 
     metrics = Metrics()
+    context = AppContext(
+        service=service, editor=EditorService(service), settings=settings,
+        credentials=Credentials(settings.agents, settings.editors, settings.admins),
+        session_secret=session.derive_secret(settings.session_secret,
+                                             [settings.agents, settings.editors, settings.admins]),
+        conversation_limiter=RateLimiter(settings.conversation_rate_per_minute),
+        client_limiter=RateLimiter(settings.client_rate_per_minute),
+        metrics=metrics, feed=ChangeFeed(service.db),
+        board=QueueBoard(service.tickets, render=lambda ts: [TicketPublic.of(t).model_dump() for t in ts]))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -59,29 +71,14 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
                                       name="triage-monitor", daemon=True)
             thread.start()
         yield
-        await app.state.feed.close()
+        await context.feed.close()
         stop.set()
         if thread:
             thread.join(timeout=10)
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="Answer what the bot knows, confirm when unsure, hand the rest to a person.")
-    app.state.service = service
-    app.state.settings = settings
-    app.state.credentials = Credentials(settings.agents, settings.editors, settings.admins)
-    app.state.session_secret = session.derive_secret(settings.session_secret,
-                                                     [settings.agents, settings.editors, settings.admins])
-    app.state.conversation_limiter = RateLimiter(settings.conversation_rate_per_minute)
-    app.state.client_limiter = RateLimiter(settings.client_rate_per_minute)
-    app.state.metrics = metrics
-    app.state.feed = events.ChangeFeed(service.db)
-    app.state.board_cache = {"lock": threading.Lock()}
-
-    def seen_staff(staff: Staff) -> None:
-        if "agent" in staff.roles:
-            service.mark_agent_seen(staff.name)
-
-    app.state.seen_staff = seen_staff
+    app.state.context = context
     errors.install(app)
     app.include_router(routes_chat.router)
     app.include_router(routes_agent.router)
@@ -90,7 +87,6 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
     app.include_router(routes_web.router)
     app.include_router(routes_web.pages)
     app.mount("/static", StaticFiles(directory=routes_web.WEB / "static"), name="static")
-    app.state.editor = EditorService(service)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

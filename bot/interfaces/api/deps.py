@@ -1,46 +1,26 @@
 """FastAPI dependencies: the service, who is calling, and their rights."""
 from __future__ import annotations
 
-import hmac
 import time
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 
 from bot.interfaces.api import session
+from bot.interfaces.api.context import AppContext
+from bot.interfaces.api.session import ADMIN, AGENT, EDITOR, Staff
 from bot.support.service import ChatService
 
-AGENT, EDITOR, ADMIN = "agent", "editor", "admin"
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.context
 
 
-@dataclass(frozen=True)
-class Staff:
-    name: str
-    roles: frozenset[str]
+ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-class Credentials:
-    """API keys of agents, editors and admins (admins hold every role)."""
-
-    def __init__(self, agents: dict[str, str], editors: dict[str, str], admins: dict[str, str]):
-        self._keys: list[tuple[str, Staff]] = []
-        roles: dict[tuple[str, str], set[str]] = {}
-        for table, role in ((agents, {AGENT}), (editors, {EDITOR}), (admins, {AGENT, EDITOR, ADMIN})):
-            for name, key in table.items():
-                roles.setdefault((name, key), set()).update(role)
-        self._keys = [(key, Staff(name, frozenset(r))) for (name, key), r in roles.items()]
-
-    def lookup(self, key: str) -> Staff | None:
-        found = None
-        for k, staff in self._keys:  # compare against all keys: no early exit on a match
-            if hmac.compare_digest(k.encode(), key.encode()):
-                found = staff
-        return found
-
-
-def get_service(request: Request) -> ChatService:
-    return request.app.state.service
+def get_service(ctx: ContextDep) -> ChatService:
+    return ctx.service
 
 
 ServiceDep = Annotated[ChatService, Depends(get_service)]
@@ -64,7 +44,7 @@ def session_staff(request: Request) -> Staff | None:
     cookie = request.cookies.get(session.COOKIE)
     if not cookie:
         return None
-    found = session.verify(request.app.state.session_secret, cookie, time.time())
+    found = session.verify(get_context(request).session_secret, cookie, time.time())
     return Staff(found[0], found[1]) if found else None
 
 
@@ -78,9 +58,9 @@ def _caller(request: Request, acting_as: str) -> Staff:
         if request.method not in SAFE_METHODS and session.CSRF_HEADER not in request.headers:
             raise HTTPException(403, f"requests signed in by cookie must send the {session.CSRF_HEADER} header")
         return staff
-    staff = request.app.state.credentials.lookup(token)
+    staff = get_context(request).credentials.lookup(token)
     if staff is None:
-        if request.app.state.service.conversation_of_token(token):
+        if get_context(request).service.conversation_of_token(token):
             raise HTTPException(403, f"a conversation token cannot act as {acting_as}")
         raise _unauthorized("invalid credentials")
     return staff
@@ -91,7 +71,7 @@ def require(role: str):
         staff = _caller(request, role)
         if role not in staff.roles:
             raise HTTPException(403, f"{staff.name} lacks the {role} role")
-        request.app.state.seen_staff(staff)
+        get_context(request).seen(staff)
         return staff
     return dep
 
@@ -114,10 +94,10 @@ def conversation_access(request: Request, conversation_id: Annotated[str, Path(m
     token = bearer(request)
     if token is None:
         raise _unauthorized("missing bearer credentials")
-    service: ChatService = request.app.state.service
+    service = get_context(request).service
     if service.check_token(conversation_id, token):
         return conversation_id
-    if service.conversation_of_token(token) or request.app.state.credentials.lookup(token):
+    if service.conversation_of_token(token) or get_context(request).credentials.lookup(token):
         raise HTTPException(403, "this token does not grant access to that conversation")
     raise _unauthorized("invalid credentials")
 
@@ -130,7 +110,7 @@ def client_key(request: Request) -> str:
 
 
 def client_rate_limit(request: Request) -> None:
-    if not request.app.state.client_limiter.allow(client_key(request)):
+    if not get_context(request).client_limiter.allow(client_key(request)):
         raise HTTPException(429, "too many requests from this client; slow down", headers={"Retry-After": "10"})
 
 

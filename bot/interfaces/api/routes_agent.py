@@ -85,11 +85,7 @@ status_router = APIRouter(tags=["status"])
 @status_router.get("/status", response_model=StatusPublic)
 def status(service: ServiceDep, response: Response) -> StatusPublic:
     """Public: agents online, queue length per priority, current average wait."""
-    now = service.clock()
-    open_tickets = service.tickets.open_tickets()
-    waiting = [t for t in open_tickets if t.status.value == "queued"]
-    queue_len = {p: sum(1 for t in waiting if t.priority.value == p) for p in ("P0", "P1", "P2")}
-    wait = sum(now - t.created_at for t in waiting) / len(waiting) if waiting else 0.0
+    s = service.status(service.clock())
     response.headers["Cache-Control"] = "max-age=5"
-    return StatusPublic(agents_online=service.agents_online(now), queue=queue_len,
-                        average_wait_seconds=round(wait, 1), breached=sum(t.breached for t in open_tickets))
+    return StatusPublic(agents_online=s.agents_online, queue=s.queue,
+                        average_wait_seconds=round(s.average_wait_seconds, 1), breached=s.breached)

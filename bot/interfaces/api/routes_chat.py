@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from bot.interfaces.api.deps import ClientLimited, ConversationId, ServiceDep
+from bot.interfaces.api.deps import (
+    ClientLimited,
+    ConversationId,
+    ServiceDep,
+    get_context,
+)
 from bot.interfaces.api.schemas import (
     ButtonPublic,
     ConversationCreated,
@@ -20,13 +25,13 @@ router = APIRouter(dependencies=[ClientLimited])
 
 
 def _check_length(request: Request, text: str) -> None:
-    limit = request.app.state.settings.max_message_chars
+    limit = get_context(request).settings.max_message_chars
     if len(text) > limit:
         raise HTTPException(413, f"message is longer than {limit} characters")
 
 
 def _check_rate(request: Request, cid: str) -> None:
-    if not request.app.state.conversation_limiter.allow(cid):
+    if not get_context(request).conversation_limiter.allow(cid):
         raise HTTPException(429, "too many messages in this conversation; slow down", headers={"Retry-After": "5"})
 
 
@@ -46,7 +51,7 @@ def send_message(conversation_id: ConversationId, body: MessageCreate, request: 
     ctx = Context(tier=body.context.tier.lower() if body.context.tier else None,
                   returns_24h=body.context.returns_24h) if body.context else None
     turn = service.send(conversation_id, body.text, body.idempotency_key, ctx)
-    request.app.state.metrics.turn(turn)
+    get_context(request).metrics.turn(turn)
     return TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
                       replayed=turn.replayed, user_message=MessagePublic.of(turn.user_message),
                       replies=[MessagePublic.of(m) for m in turn.replies])
@@ -69,7 +74,7 @@ def rasa_rest_webhook(body: RasaMessage, request: Request, service: ServiceDep) 
     cid = service.conversation_for_sender(body.sender)
     _check_rate(request, cid)
     turn = service.send(cid, body.message)
-    request.app.state.metrics.turn(turn)
+    get_context(request).metrics.turn(turn)
     return [RasaReply(recipient_id=body.sender, text=m.text,
                       buttons=[ButtonPublic(title=b.title, payload=b.payload) for b in m.buttons] or None)
             for m in turn.replies]

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from bot.interfaces.api.deps import CurrentEditor
+from bot.interfaces.api.deps import CurrentEditor, get_context
 from bot.interfaces.api.schemas import (
     AuditPublic,
     DecisionPublic,
@@ -26,7 +26,7 @@ FaqId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")]
 
 
 def get_editor(request: Request) -> EditorService:
-    return request.app.state.editor
+    return get_context(request).editor
 
 
 EditorDep = Annotated[EditorService, Depends(get_editor)]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from bot.core.i18n import registry
 from bot.interfaces.api import events, session
+from bot.interfaces.api.context import AppContext
 from bot.interfaces.api.deps import (
     AGENT,
     EDITOR,
@@ -21,6 +22,7 @@ from bot.interfaces.api.deps import (
     CurrentStaff,
     ServiceDep,
     client_rate_limit,
+    get_context,
     session_staff,
 )
 from bot.interfaces.api.schemas import MessagePublic, TicketPublic
@@ -83,11 +85,11 @@ class Me(BaseModel):
 def login(body: LoginIn, request: Request, response: Response) -> Me:
     """Exchange an API key for a signed session cookie (HttpOnly, SameSite=Strict)."""
     client_rate_limit(request)
-    staff = request.app.state.credentials.lookup(body.key)
+    staff = get_context(request).credentials.lookup(body.key)
     if staff is None:
         raise HTTPException(401, "unknown key")
-    hours = request.app.state.settings.session_hours
-    cookie = session.sign(request.app.state.session_secret, staff.name, staff.roles, time.time() + hours * 3600)
+    hours = get_context(request).settings.session_hours
+    cookie = session.sign(get_context(request).session_secret, staff.name, staff.roles, time.time() + hours * 3600)
     response.set_cookie(session.COOKIE, cookie, max_age=int(hours * 3600), httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     return Me(name=staff.name, roles=sorted(staff.roles))
@@ -123,7 +125,7 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
     """Server-sent events: `message` for each new message (agents' replies included), `state`
     when the conversation's state changes."""
     last = {"seq": after, "state": None}
-    feed = request.app.state.feed
+    feed = get_context(request).feed
 
     def poll():
         state, msgs = service.transcript(conversation_id, last["seq"])
@@ -138,24 +140,13 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
     return events.stream(request, feed, poll, lambda seen: feed.conversation_changed(conversation_id, seen), seconds)
 
 
-BOARD_SIZE = 100  # queue entries a console shows (the total is counted)
-
-
-def _board(request: Request, service, agent: str, fresh: bool = False) -> dict:
-    """The head of the queue (shared by every console of this process: computed once per change
-    or every 2 s, since lapsed leases change it without a write; `fresh` reads it anew) and the
-    agent's own tickets."""
-    now = service.clock()
-    cache = request.app.state.board_cache
-    key = (request.app.state.feed.tickets_tick, int(now // 2))
-    with cache["lock"]:  # one refresh per change, however many consoles wake at once
-        if fresh or cache.get("key") != key:
-            head = service.tickets.queue(now, limit=BOARD_SIZE, packets=False)
-            total = len(head) if len(head) < BOARD_SIZE else service.tickets.count_claimable(now)
-            cache.update(key=key, queue=[TicketPublic.of(t).model_dump() for t in head], total=total)
-        queue, total = cache["queue"], cache["total"]
-    mine = service.tickets.claimed_by(agent, now)
-    return {"now": now, "queue": queue, "queue_total": total,
+def _board(ctx: AppContext, agent: str, fresh: bool = False) -> dict:
+    """The head of the queue (shared by every console of this process; `fresh` reads it anew)
+    and the agent's own tickets."""
+    now = ctx.service.clock()
+    head = ctx.board.head(now, ctx.feed.tickets_tick, fresh)
+    mine = ctx.service.tickets.claimed_by(agent, now)
+    return {"now": now, "queue": head.rendered, "queue_total": head.total,
             "mine": [TicketPublic.of(t).model_dump() for t in mine]}
 
 
@@ -163,7 +154,7 @@ def _board(request: Request, service, agent: str, fresh: bool = False) -> dict:
 def board(agent: CurrentAgent, request: Request, service: ServiceDep) -> dict:
     """The head of the queue in order (`queue_total` counts it all) and the caller's own
     claimed tickets, with the server's clock."""
-    return _board(request, service, agent.name, fresh=True)
+    return _board(get_context(request), agent.name, fresh=True)
 
 
 @router.get("/agent/teams", tags=["agents"], response_model=list[str])
@@ -178,12 +169,12 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
     """Server-sent events for the console: `board` whenever the queue or the caller's tickets
     change; with `ticket` (404 if unknown), `message` for each new message of its conversation."""
     last = {"board": None, "seq": after}
-    feed = request.app.state.feed
+    feed = get_context(request).feed
     followed = conversation_of(service.tickets.get(ticket)) if ticket else None
 
     def poll():
         out: list[events.Event] = []
-        b = _board(request, service, agent.name, fresh=last["board"] is None)
+        b = _board(get_context(request), agent.name, fresh=last["board"] is None)
         key = [(t["id"], t["status"], t["agent"], t["priority"], t["breached"], t["claim_token"])
                for t in b["queue"] + b["mine"]] + [b["queue_total"]]
         if key != last["board"]:
@@ -218,7 +209,7 @@ def stats(staff: CurrentStaff, service: ServiceDep,
 
 
 def _report(request: Request):
-    return dashboard.latest_report(request.app.state.settings.reports_dir)
+    return dashboard.latest_report(get_context(request).settings.reports_dir)
 
 
 @router.get("/dashboard/report", tags=["dashboard"])
@@ -227,7 +218,7 @@ def report(staff: CurrentStaff, request: Request) -> dict:
     r = _report(request)
     if r is None:
         raise HTTPException(404, "no evaluation report yet: run triage evaluate --report "
-                                 f"{request.app.state.settings.reports_dir}/<name>")
+                                 f"{get_context(request).settings.reports_dir}/<name>")
     keys = ("n", "in_scope_accuracy", "out_of_scope_recall", "answer_coverage", "answer_precision",
             "out_of_scope_answered", "p0_recall", "p0_precision", "p0_not_to_person")
     return {"name": r.directory.name, "summary": {k: r.summary.get(k) for k in keys if k in r.summary},

@@ -10,7 +10,9 @@ import base64
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 
+AGENT, EDITOR, ADMIN = "agent", "editor", "admin"
 COOKIE = "triage_session"
 #: Header the pages send with every request; a cross-site form cannot set it.
 CSRF_HEADER = "x-triage-csrf"
@@ -41,3 +43,28 @@ def verify(secret: bytes, cookie: str, now: float) -> tuple[str, frozenset[str]]
     if not isinstance(name, str) or not isinstance(roles, list) or not isinstance(expires, int) or expires <= now:
         return None
     return name, frozenset(str(r) for r in roles)
+
+
+@dataclass(frozen=True)
+class Staff:
+    name: str
+    roles: frozenset[str]
+
+
+class Credentials:
+    """API keys of agents, editors and admins (admins hold every role)."""
+
+    def __init__(self, agents: dict[str, str], editors: dict[str, str], admins: dict[str, str]):
+        self._keys: list[tuple[str, Staff]] = []
+        roles: dict[tuple[str, str], set[str]] = {}
+        for table, role in ((agents, {AGENT}), (editors, {EDITOR}), (admins, {AGENT, EDITOR, ADMIN})):
+            for name, key in table.items():
+                roles.setdefault((name, key), set()).update(role)
+        self._keys = [(key, Staff(name, frozenset(r))) for (name, key), r in roles.items()]
+
+    def lookup(self, key: str) -> Staff | None:
+        found = None
+        for k, staff in self._keys:  # compare against all keys: no early exit on a match
+            if hmac.compare_digest(k.encode(), key.encode()):
+                found = staff
+        return found

@@ -71,7 +71,7 @@ def test_users_cannot_read_each_other(client):
     assert client.get(f"/conversations/{a}/messages").status_code == 401
     assert client.get(f"/conversations/{a}/messages", headers=H("garbage")).status_code == 401
     assert client.get(f"/conversations/{a}/messages", headers=H(KEYS["agent"])).status_code == 403
-    assert client.get(f"/conversations/nope/messages", headers=H(ta)).status_code == 403
+    assert client.get("/conversations/nope/messages", headers=H(ta)).status_code == 403
 
 
 def test_human_handoff_and_agent_reply_reach_the_user(client):

@@ -46,7 +46,7 @@ def test_sign_in_sets_a_signed_cookie_that_grants_the_keys_roles(client):
 
 
 def test_forged_or_expired_cookies_are_refused(client):
-    secret = client.app.state.session_secret
+    secret = client.app.state.context.session_secret
     forged = session.sign(b"another-secret", "root", frozenset({"admin", "agent", "editor"}), 4_000_000_000)
     expired = session.sign(secret, "root", frozenset({"admin"}), 1_000)
     for cookie in (forged, expired, "garbage", forged.split(".")[0] + "."):

@@ -1,0 +1,93 @@
+"""What changed in the database, tick by tick, so that every server sees every change (no
+in-process bus): the source of the live updates.
+
+One `ChangeFeed` per process asks the database twice a tick (0.5 s) what changed: which
+conversations have new messages, and whether the open tickets changed (a fingerprint over their
+count, claims, priorities, breaches). Waiters sleep until a tick touches what they follow. The
+queries live in the stores (`conversations.max_seq` / `new_message_conversations`,
+`TicketStore.open_fingerprint`); this module only keeps time.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from bot.core.db import reading
+from bot.support import conversations
+from escalation.store import open_fingerprint
+
+log = logging.getLogger("triage.events")
+
+
+class ChangeFeed:
+    """What changed in the database, tick by tick. Started by the first stream that waits on it."""
+
+    MAX_TRACKED = 50_000
+    MAX_ROWS = 5_000  # new messages read per tick; a bigger burst is read over several ticks
+
+    def __init__(self, db: Engine, interval: float = 0.5):
+        self.db, self.interval = db, interval
+        self.tick = 0
+        self.conversation_tick: dict[str, int] = {}
+        self.tickets_tick = 0
+        self._max_seq: int | None = None
+        self._tickets_key: tuple | None = None
+        self._event: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+
+    def _probe(self) -> tuple[set[str], int, tuple]:
+        with reading(self.db) as conn:
+            if self._max_seq is None:
+                changed, top = set(), conversations.max_seq(conn)
+            else:
+                changed, top = conversations.changed_since(conn, self._max_seq, self.MAX_ROWS)
+                top = top if top is not None else self._max_seq
+            return changed, top, open_fingerprint(conn)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                changed, top, key = await run_in_threadpool(self._probe)
+            except Exception:  # the database may be briefly unavailable: keep the feed alive
+                log.exception("change feed probe failed; retrying")
+                await asyncio.sleep(max(self.interval, 2.0))
+                continue
+            self._max_seq = top
+            if changed or key != self._tickets_key:
+                self.tick += 1
+                for cid in changed:
+                    self.conversation_tick.pop(cid, None)
+                    self.conversation_tick[cid] = self.tick  # most recent last
+                if len(self.conversation_tick) > self.MAX_TRACKED:
+                    for cid in list(self.conversation_tick)[: self.MAX_TRACKED // 2]:
+                        del self.conversation_tick[cid]
+                if key != self._tickets_key:
+                    self._tickets_key, self.tickets_tick = key, self.tick
+                event, self._event = self._event, asyncio.Event()
+                event.set()
+            await asyncio.sleep(self.interval)
+
+    def conversation_changed(self, cid: str, since: int) -> bool:
+        return self.conversation_tick.get(cid, 0) > since
+
+    async def wait(self, timeout: float) -> None:
+        """Until the next tick that changed something, or `timeout` seconds."""
+        if self._task is None or self._task.done():
+            self._event = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="triage-change-feed")
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
