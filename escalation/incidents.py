@@ -29,13 +29,6 @@ incidents = Table(
 )
 
 
-INCIDENT_PREFIX = "incident:"
-
-
-def is_incident_ticket(conversation_id: str | None) -> bool:
-    return bool(conversation_id) and conversation_id.startswith(INCIDENT_PREFIX)
-
-
 @dataclass(frozen=True)
 class Incident:
     id: str
@@ -76,8 +69,8 @@ def maybe_open(conn, store: TicketStore, *, intent: str, conversation_id: str, n
     iid = str(uuid.uuid4())
     packet = {"incident": iid, "intent": intent, "conversations": sorted(recent),
               "reason": f"{len(recent)} conversations about {intent} within {int(window // 60)} minutes"}
-    ticket, _ = store.open_ticket_in(conn, conversation_id=f"{INCIDENT_PREFIX}{iid}", priority=Priority.P0, team=team,
-                                     now=now, due_at=due_at, packet=packet, intent=intent)
+    ticket, _ = store.open_ticket(conversation_id=None, incident_id=iid, priority=Priority.P0, team=team,
+                                  now=now, due_at=due_at, packet=packet, intent=intent, conn=conn)
     conn.execute(incidents.insert().values(id=iid, intent=intent, open_key=intent, ticket_id=ticket.id,
                                            opened_at=now, conversations=json.dumps(sorted(recent))))
     return Incident(iid, intent, ticket.id, now, sorted(recent))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -59,6 +60,8 @@ tickets = Table(
     Column("packet", Text, nullable=False, server_default="{}"),
     Column("intent", String(200), nullable=True),
     ts_column("first_claimed_at", nullable=True),
+    # Set on an incident's ticket (which groups many conversations and has none of its own).
+    Column("incident_id", String(36), nullable=True),
 )
 Index("ix_tickets_intent_created", tickets.c.intent, tickets.c.created_at)
 Index("ix_tickets_created", tickets.c.created_at)
@@ -90,6 +93,7 @@ class Ticket:
     resolved_at: float | None
     packet: dict = field(default_factory=dict)
     intent: str | None = None
+    incident_id: str | None = None  # an incident's ticket: no conversation of its own
 
     def claimed_by(self, agent: str, now: float) -> bool:
         return self.status is Status.CLAIMED and self.agent == agent and (self.lease_until or 0) > now
@@ -101,7 +105,7 @@ def _row(r) -> Ticket:
         priority=Priority(f"P{r.priority}"), team=r.team, language=r.language, domain=r.domain,
         created_at=r.created_at, due_at=r.due_at, agent=r.agent, lease_until=r.lease_until,
         claim_token=r.claim_token, breached=bool(r.breached), resolved_at=r.resolved_at,
-        packet=json.loads(getattr(r, "packet", None) or "{}"), intent=r.intent,
+        packet=json.loads(getattr(r, "packet", None) or "{}"), intent=r.intent, incident_id=r.incident_id,
     )
 
 
@@ -132,30 +136,44 @@ class TicketStore:
         self.engine = engine
         self.lease_seconds = lease_seconds
 
+    @contextmanager
+    def _tx(self, conn=None):
+        """The caller's transaction when it gives one (so a ticket and its conversation change
+        together), else a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.begin() as own:
+                yield own
+
     # -- creating ------------------------------------------------------------------------------
     def open_ticket(self, *, conversation_id: str | None, priority: Priority, team: str, now: float,
                     due_at: float, language: str | None = None, domain: str | None = None,
-                    packet: dict | None = None) -> tuple[Ticket, bool]:
-        """Open a ticket; (ticket, created). An open ticket for the same conversation is reused,
-        raised to the more urgent priority if needed."""
+                    packet: dict | None = None, intent: str | None = None, incident_id: str | None = None,
+                    conn=None) -> tuple[Ticket, bool]:
+        """Open a ticket; (ticket, created). An open ticket for the same conversation (or incident)
+        is reused, raised to the more urgent priority if needed. With `conn`, in the caller's
+        transaction (the caller holds the conversation lock); without, a concurrent escalation of
+        the same conversation that inserted first is found and reused."""
         kw = dict(conversation_id=conversation_id, priority=priority, team=team, now=now, due_at=due_at,
-                  language=language, domain=domain, packet=packet)
+                  language=language, domain=domain, packet=packet, intent=intent, incident_id=incident_id)
+        if conn is not None:
+            return self._open(conn, **kw)
         try:
-            with self.engine.begin() as conn:
-                return self.open_ticket_in(conn, **kw)
+            with self.engine.begin() as own:
+                return self._open(own, **kw)
         except IntegrityError:
-            if conversation_id is None:
+            if conversation_id is None and incident_id is None:
                 raise
-        # A concurrent escalation of the same conversation inserted first: reuse its ticket.
-        with self.engine.begin() as conn:
-            return self.open_ticket_in(conn, **kw)
+        with self.engine.begin() as own:
+            return self._open(own, **kw)
 
-    def open_ticket_in(self, conn, *, conversation_id: str | None, priority: Priority, team: str, now: float,
-                       due_at: float, language: str | None = None, domain: str | None = None,
-                       packet: dict | None = None, intent: str | None = None) -> tuple[Ticket, bool]:
-        """`open_ticket` inside the caller's transaction (the caller holds the conversation lock)."""
-        row = None if conversation_id is None else \
-            conn.execute(select(tickets).where(tickets.c.open_key == conversation_id)).one_or_none()
+    def _open(self, conn, *, conversation_id: str | None, priority: Priority, team: str, now: float,
+              due_at: float, language: str | None, domain: str | None, packet: dict | None, intent: str | None,
+              incident_id: str | None) -> tuple[Ticket, bool]:
+        # Unique while open: the conversation (or incident) a ticket stands for.
+        key = conversation_id if conversation_id is not None else incident_id
+        row = None if key is None else conn.execute(select(tickets).where(tickets.c.open_key == key)).one_or_none()
         if row is not None:
             values = {} if packet is None else {"packet": json.dumps(packet, ensure_ascii=False)}
             if priority.rank < row.priority:
@@ -165,9 +183,9 @@ class TicketStore:
             return self._get(conn, row.id), False
         tid = str(uuid.uuid4())
         conn.execute(tickets.insert().values(
-            id=tid, conversation_id=conversation_id, open_key=conversation_id, status=Status.QUEUED.value,
+            id=tid, conversation_id=conversation_id, open_key=key, status=Status.QUEUED.value,
             priority=priority.rank, team=team, language=language, domain=domain, created_at=now, due_at=due_at,
-            packet=json.dumps(packet or {}, ensure_ascii=False), intent=intent))
+            packet=json.dumps(packet or {}, ensure_ascii=False), intent=intent, incident_id=incident_id))
         return self._get(conn, tid), True
 
     def recent_conversations(self, conn, intent: str, since: float) -> set[str]:
@@ -225,36 +243,32 @@ class TicketStore:
     def claim(self, ticket_id: str, agent: str, now: float, conn=None) -> Ticket:
         """Claim one ticket. Exactly one of several concurrent claimers wins; the others get 409.
         With `conn`, in the caller's transaction (so the conversation can change with it)."""
-        if conn is None:
-            with self.engine.begin() as conn:
-                return self.claim(ticket_id, agent, now, conn)
-        row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
-        if row is None:
-            raise NotFoundError("ticket", ticket_id)
-        if row.status == Status.RESOLVED.value:
-            raise ConflictError(f"ticket {ticket_id} is resolved")
-        if not self._try_claim(conn, row, agent, now):
-            current = self._get(conn, ticket_id)
-            raise ConflictError(f"ticket {ticket_id} is claimed by {current.agent}")
-        return self._get(conn, ticket_id)
+        with self._tx(conn) as conn:
+            row = conn.execute(select(tickets).where(tickets.c.id == ticket_id)).one_or_none()
+            if row is None:
+                raise NotFoundError("ticket", ticket_id)
+            if row.status == Status.RESOLVED.value:
+                raise ConflictError(f"ticket {ticket_id} is resolved")
+            if not self._try_claim(conn, row, agent, now):
+                current = self._get(conn, ticket_id)
+                raise ConflictError(f"ticket {ticket_id} is claimed by {current.agent}")
+            return self._get(conn, ticket_id)
 
     def claim_next(self, agent: str, now: float, teams: list[str] | None = None, conn=None) -> Ticket | None:
         """Claim the first ticket in queue order (optionally among `teams`), or None. With `conn`,
         in the caller's transaction (each statement still sees other claimers' commits)."""
-        if conn is None:
-            with self.engine.begin() as conn:
-                return self.claim_next(agent, now, teams, conn)
-        for _ in range(50):  # lost races retry with the next candidates
-            q = select(tickets).where(_claimable(now))
-            if teams:
-                q = q.where(tickets.c.team.in_(teams))
-            rows = conn.execute(q.order_by(*_ORDER).limit(8)).all()
-            if not rows:
-                return None
-            for row in rows:
-                if self._try_claim(conn, row, agent, now):
-                    return self._get(conn, row.id)
-        raise ConflictError("could not claim a ticket: too much contention, try again")
+        with self._tx(conn) as conn:
+            for _ in range(50):  # lost races retry with the next candidates
+                q = select(tickets).where(_claimable(now))
+                if teams:
+                    q = q.where(tickets.c.team.in_(teams))
+                rows = conn.execute(q.order_by(*_ORDER).limit(8)).all()
+                if not rows:
+                    return None
+                for row in rows:
+                    if self._try_claim(conn, row, agent, now):
+                        return self._get(conn, row.id)
+            raise ConflictError("could not claim a ticket: too much contention, try again")
 
     # -- writes by the claiming agent ------------------------------------------------------------
     def _owned(self, conn, ticket_id: str, agent: str, token: int, now: float):
@@ -267,15 +281,13 @@ class TicketStore:
         return row
 
     def _write(self, ticket_id: str, agent: str, token: int, now: float, values: dict, conn=None) -> Ticket:
-        if conn is None:
-            with self.engine.begin() as conn:
-                return self._write(ticket_id, agent, token, now, values, conn)
-        row = self._owned(conn, ticket_id, agent, token, now)
-        res = conn.execute(update(tickets).where(tickets.c.seq == row.seq, tickets.c.claim_token == token)
-                           .values(**values))
-        if res.rowcount != 1:
-            raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current")
-        return self._get(conn, ticket_id)
+        with self._tx(conn) as conn:
+            row = self._owned(conn, ticket_id, agent, token, now)
+            res = conn.execute(update(tickets).where(tickets.c.seq == row.seq, tickets.c.claim_token == token)
+                               .values(**values))
+            if res.rowcount != 1:
+                raise StaleClaimError(f"claim {token} on ticket {ticket_id} is no longer current")
+            return self._get(conn, ticket_id)
 
     def renew(self, ticket_id: str, agent: str, token: int, now: float) -> Ticket:
         """Extend the lease (agents' consoles call this while the agent is active)."""
@@ -283,10 +295,8 @@ class TicketStore:
 
     def check_claim(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         """Raise StaleClaimError unless (agent, token) is the ticket's live claim."""
-        if conn is None:
-            with self.engine.connect() as conn:
-                return _row(self._owned(conn, ticket_id, agent, token, now))
-        return _row(self._owned(conn, ticket_id, agent, token, now))
+        with self._tx(conn) as conn:
+            return _row(self._owned(conn, ticket_id, agent, token, now))
 
     def release(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,

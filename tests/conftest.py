@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -129,19 +130,20 @@ def _postgres_admin_url() -> str | None:
     return os.environ.get("TRIAGE_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_engine(request, tmp_path):
-    """A migrated database on each backend. PostgreSQL comes from TRIAGE_TEST_POSTGRES_URL, which
-    scripts/test.sh sets after starting a local server; in CI its absence is an error."""
+@contextmanager
+def fresh_database(backend: str, tmp_path, revision: str = "head"):
+    """A new database on `backend`, migrated to `revision`. PostgreSQL comes from
+    TRIAGE_TEST_POSTGRES_URL, which scripts/test.sh sets after starting a local server; in CI its
+    absence is an error."""
     import uuid
 
     from sqlalchemy import text
 
     from bot.core.db import make_engine, upgrade
 
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'triage.db'}")
-        upgrade(engine)
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / f'triage-{uuid.uuid4().hex[:6]}.db'}")
+        upgrade(engine, revision)
         yield engine
         engine.dispose()
         return
@@ -155,9 +157,16 @@ def db_engine(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(admin_url.rsplit("/", 1)[0] + "/" + name, pool_size=20, max_overflow=10)
-    upgrade(engine)
+    upgrade(engine, revision)
     yield engine
     engine.dispose()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_engine(request, tmp_path):
+    """A migrated database on each backend."""
+    with fresh_database(request.param, tmp_path) as engine:
+        yield engine

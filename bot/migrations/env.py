@@ -1,13 +1,20 @@
-"""Alembic environment: the engine comes from `bot.core.db.upgrade`, never from a config file."""
+"""Alembic environment: the engine comes from `bot.core.db.upgrade`, never from a config file.
+
+Every module of the packages that own tables is imported, so autogenerate sees all of them
+(tables register themselves on `bot.core.db.metadata`)."""
+import importlib
+import pkgutil
+
 from alembic import context
 
-import bot.support.audit  # noqa: F401
-import bot.support.conversations  # noqa: F401  registers the tables on bot.core.db.metadata
-import escalation.incidents  # noqa: F401
-import escalation.store  # noqa: F401
-import escalation.webhooks  # noqa: F401
-import kb_index.repository  # noqa: F401
 from bot.core.db import metadata
+
+TABLE_PACKAGES = ("bot.support", "escalation", "kb_index")
+
+for _name in TABLE_PACKAGES:
+    _pkg = importlib.import_module(_name)
+    for _mod in pkgutil.iter_modules(_pkg.__path__, _name + "."):
+        importlib.import_module(_mod.name)
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

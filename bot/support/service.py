@@ -257,7 +257,7 @@ class ChatService:
         teams = self._eligible(state.lang, domain)
         due = due_at(esc.priority, datetime.fromtimestamp(now, timezone.utc), teams).timestamp()
         packet = self._packet(conn, cid, state, esc)
-        ticket, created = self.tickets.open_ticket_in(conn, conversation_id=cid, priority=esc.priority,
+        ticket, created = self.tickets.open_ticket(conn=conn, conversation_id=cid, priority=esc.priority,
                                                       team=teams[0].name, now=now, due_at=due, language=state.lang,
                                                       domain=domain, packet=packet, intent=esc.intent)
         if created:
@@ -327,7 +327,7 @@ class ChatService:
         with self.db.begin() as conn:
             ticket = (self.tickets.claim(ticket_id, agent, now, conn) if ticket_id
                       else self.tickets.claim_next(agent, now, teams, conn))
-            if ticket is not None and conversation_of(ticket):
+            if ticket is not None and ticket.conversation_id:
                 self._move(conn, ticket, State.WITH_AGENT, now, agent, note="agent_joined")
             return ticket
 
@@ -346,7 +346,7 @@ class ChatService:
         now = self.clock()
         with self.db.begin() as conn:
             ticket = self.tickets.check_claim(ticket_id, agent, token, now, conn)
-            if not conversation_of(ticket):
+            if not ticket.conversation_id:
                 raise ConflictError(f"ticket {ticket_id} has no single conversation to reply to (an incident?)")
             msg = conv_db.add_message(conn, ticket.conversation_id, "agent", text, now, author=agent)
             self._move(conn, ticket, State.WITH_AGENT, now, agent)
@@ -358,7 +358,7 @@ class ChatService:
         with self.db.begin() as conn:
             ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team, conn) if to_team
                       else self.tickets.release(ticket_id, agent, token, now, conn))
-            if conversation_of(ticket):
+            if ticket.conversation_id:
                 self._move(conn, ticket, State.QUEUED, now, agent)
             return ticket
 
@@ -367,15 +367,10 @@ class ChatService:
         now = self.clock()
         with self.db.begin() as conn:
             ticket = self.tickets.resolve(ticket_id, agent, token, now, conn)
-            if conversation_of(ticket):
+            if ticket.conversation_id:
                 self._move(conn, ticket, State.BOT if hand_back else State.RESOLVED, now, agent,
                            note="back_to_bot" if hand_back else "resolved_by_agent")
             return ticket
-
-
-def conversation_of(t: Ticket) -> str | None:
-    """The ticket's conversation, or None for an incident ticket (it groups many)."""
-    return None if incidents.is_incident_ticket(t.conversation_id) else t.conversation_id
 
 
 def ticket_event(t: Ticket) -> dict:

@@ -15,7 +15,6 @@ from bot.interfaces.api.schemas import (
     TicketsPublic,
     Transfer,
 )
-from bot.support.service import conversation_of
 
 router = APIRouter(prefix="/agent", tags=["agents"])
 
@@ -43,7 +42,7 @@ def claim(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketPub
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
 def ticket_detail(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketDetail:
     t = service.tickets.get(ticket_id)
-    msgs = service.transcript(t.conversation_id)[1] if conversation_of(t) else []
+    msgs = service.transcript(t.conversation_id)[1] if t.conversation_id else []
     return TicketDetail(**TicketPublic.of(t).model_dump(), packet=t.packet,
                         transcript=[MessagePublic.of(m) for m in msgs])
 

@@ -27,7 +27,6 @@ from bot.interfaces.api.deps import (
 )
 from bot.interfaces.api.schemas import MessagePublic, TicketPublic
 from bot.support import dashboard
-from bot.support.service import conversation_of
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"chat": None, "login": None, "agent": AGENT, "editor": EDITOR, "dashboard": "staff"}
@@ -170,7 +169,7 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
     change; with `ticket` (404 if unknown), `message` for each new message of its conversation."""
     last = {"board": None, "seq": after}
     feed = get_context(request).feed
-    followed = conversation_of(service.tickets.get(ticket)) if ticket else None
+    followed = service.tickets.get(ticket).conversation_id if ticket else None
 
     def poll():
         out: list[events.Event] = []

@@ -1,12 +1,20 @@
-"""Wire schemas: one model per direction."""
+"""Wire schemas: one model per direction. Public models read domain objects by their attributes
+(`Model.of(obj)`), so a domain field is written once, in its dataclass."""
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.support.conversations import Message
-from escalation.store import Ticket
+
+class FromDomain(BaseModel):
+    """A public model filled from a domain dataclass's attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, obj):
+        return cls.model_validate(obj)
 
 
 class ConversationCreated(BaseModel):
@@ -26,12 +34,12 @@ class MessageCreate(BaseModel):
     context: ContextIn | None = None
 
 
-class ButtonPublic(BaseModel):
+class ButtonPublic(FromDomain):
     title: str
     payload: str
 
 
-class MessagePublic(BaseModel):
+class MessagePublic(FromDomain):
     id: str
     seq: int
     role: str
@@ -39,11 +47,6 @@ class MessagePublic(BaseModel):
     buttons: list[ButtonPublic] = []
     author: str | None = None
     created_at: float
-
-    @classmethod
-    def of(cls, m: Message) -> "MessagePublic":
-        return cls(id=m.id, seq=m.seq, role=m.role, text=m.text, author=m.author, created_at=m.created_at,
-                   buttons=[ButtonPublic(title=b.title, payload=b.payload) for b in m.buttons])
 
 
 class TurnPublic(BaseModel):
@@ -73,9 +76,9 @@ class RasaReply(BaseModel):
     buttons: list[ButtonPublic] | None = None
 
 
-class TicketPublic(BaseModel):
+class TicketPublic(FromDomain):
     id: str
-    conversation_id: str | None
+    conversation_id: str | None = Field(description="None for an incident's ticket, which groups many")
     status: str
     priority: str
     team: str
@@ -88,13 +91,7 @@ class TicketPublic(BaseModel):
     claim_token: int
     breached: bool
     intent: str | None = None
-
-    @classmethod
-    def of(cls, t: Ticket) -> "TicketPublic":
-        return cls(id=t.id, conversation_id=t.conversation_id, status=t.status.value, priority=t.priority.value,
-                   team=t.team, language=t.language, domain=t.domain, created_at=t.created_at, due_at=t.due_at,
-                   agent=t.agent, lease_until=t.lease_until, claim_token=t.claim_token, breached=t.breached,
-                   intent=t.intent)
+    incident_id: str | None = Field(None, description="Set on an incident's ticket")
 
 
 class TicketDetail(TicketPublic):
@@ -161,13 +158,8 @@ class FaqIn(BaseModel):
                         Complexity(self.complexity), Priority(self.priority))
 
 
-class FaqPublic(FaqIn):
+class FaqPublic(FaqIn, FromDomain):
     id: str
-
-    @classmethod
-    def of(cls, e) -> "FaqPublic":
-        return cls(id=e.id, questions=e.questions, answers=e.answers, lang=e.lang, tags=e.tags,
-                   complexity=e.complexity.value, priority=e.priority.value)
 
 
 class FaqsPublic(BaseModel):
@@ -176,17 +168,12 @@ class FaqsPublic(BaseModel):
     count: int
 
 
-class VersionPublic(BaseModel):
+class VersionPublic(FromDomain):
     version: int
     kind: str
     author: str
     created_at: float
     entry: FaqPublic | None
-
-    @classmethod
-    def of(cls, v) -> "VersionPublic":
-        return cls(version=v.version, kind=v.kind, author=v.author, created_at=v.created_at,
-                   entry=FaqPublic.of(v.entry) if v.entry else None)
 
 
 class FaqDetail(BaseModel):

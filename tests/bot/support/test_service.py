@@ -149,7 +149,8 @@ def test_a_burst_of_one_problem_becomes_one_incident(db_engine, tiny_model, fake
         svc.clock.now += 30
         tickets.append(svc.send(cid, "my account was hacked").ticket_id)
     queue = svc.tickets.queue(svc.clock.now)
-    incident = next(t for t in queue if t.conversation_id.startswith("incident:"))
+    incident = next(t for t in queue if t.incident_id is not None)
+    assert incident.conversation_id is None
     assert incident.priority.value == "P0" and len(incident.packet["conversations"]) == 3
     assert "incident.opened" in [p["event"] for p in Dispatcher(svc.db, None, "k").pending()]
     # the fourth user gets the status answer, not a ticket
@@ -177,7 +178,7 @@ def test_different_problems_do_not_make_an_incident(db_engine, tiny_model, fake_
     for text in ("my account was hacked", "/human"):
         cid, _ = svc.create_conversation()
         svc.send(cid, text)
-    assert not any(t.conversation_id.startswith("incident:") for t in svc.tickets.queue(svc.clock.now))
+    assert not any(t.incident_id for t in svc.tickets.queue(svc.clock.now))
 
 
 def test_mixed_message_gets_the_answer_and_the_handoff_in_one_reply(service):
