@@ -139,6 +139,16 @@ class IntentClassifier:
         sw = self.prob_weight if self.scope_weight is None else self.scope_weight
         return Scores(labels, probs, near_all, raw, margin, sw * probs + (1 - sw) * near_all)
 
+    def nearest_example(self, label: str, x: np.ndarray) -> int | None:
+        """Index (into the training examples of `fit`, out-of-scope ones excluded) of the training
+        example of `label` most similar to the query vector `x`, or None when it has none."""
+        if label not in self.classes_:
+            return None
+        rows = self._class_rows.get(self.classes_.index(label))
+        if rows is None or len(rows) == 0:
+            return None
+        return int(rows[np.argmax(self.train_X_[rows] @ x)])
+
     # -- persistence (JSON + arrays; no pickle) ------------------------------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         meta = {

@@ -14,7 +14,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from bot.core.i18n import detect_language, registry
+from bot.core.i18n import LocaleRegistry
 from intents.encoder import Embedder
 from kb_index.store import FaqEntry, FaqStore
 
@@ -52,6 +52,12 @@ class FaissIndex:
 
     def __len__(self) -> int:
         return self._index.ntotal
+
+    def vectors(self) -> np.ndarray:
+        """Every indexed vector, in insertion order: (len(self), dim)."""
+        if not len(self):
+            return np.zeros((0, self.dim), np.float32)
+        return self._index.reconstruct_n(0, len(self))
 
     def to_bytes(self) -> bytes:
         import faiss
@@ -110,12 +116,14 @@ class Hit:
 class FaqIndex:
     """Search FAQ entries by their phrasings. Entry score = best fused score over its phrasings."""
 
-    def __init__(self, embedder: Embedder, dense_weight: float = 0.6, language_weights: dict | None = None):
+    def __init__(self, embedder: Embedder, locales: LocaleRegistry, dense_weight: float = 0.6,
+                 language_weights: dict | None = None):
         self.embedder = embedder
+        self.locales = locales
         self.dense_weight = dense_weight
         #: Weight of the dense channel per query language: `retrieval.dense_weight` of the locale
         #: files unless given (Chinese leans on characters with the English-only bundled encoder).
-        self.language_weights = dict(registry().dense_weights() if language_weights is None else language_weights)
+        self.language_weights = dict(locales.dense_weights() if language_weights is None else language_weights)
         self.store = FaqStore()
         self._vectors: dict[str, np.ndarray] = {}
         self._rows: list[tuple[str, str]] = []
@@ -142,7 +150,8 @@ class FaqIndex:
 
     def copy(self) -> "FaqIndex":
         """An independent index with the same entries (vectors are shared, not recomputed)."""
-        return FaqIndex(self.embedder, self.dense_weight, self.language_weights).build(list(self.store), self._vectors)
+        return FaqIndex(self.embedder, self.locales, self.dense_weight, self.language_weights).build(
+            list(self.store), self._vectors)
 
     def upsert(self, entry: FaqEntry) -> None:
         """Add or replace one entry; only its own phrasings are encoded."""
@@ -181,7 +190,7 @@ class FaqIndex:
         lex = self._lexical.scores(texts)
         out: list[list[Hit]] = []
         for i in range(len(texts)):
-            w = self.language_weights.get(detect_language(texts[i]), self.dense_weight)
+            w = self.language_weights.get(self.locales.detect(texts[i]), self.dense_weight)
             lex_top = np.argpartition(-lex[i], width - 1)[:width] if width < n_rows else np.arange(n_rows)
             cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top]))
             if exclude is not None and exclude[i]:

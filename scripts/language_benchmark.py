@@ -96,7 +96,7 @@ def one_phrasing(engine: TriageEngine) -> None:
             continue
         entries.append(FaqEntry(e.id, zh[:1], e.answers, e.lang, e.tags, e.complexity, e.priority))
         queries += [(q, e.id) for q in zh[1:]]
-    index = FaqIndex(engine.embedder).build(entries)
+    index = FaqIndex(engine.embedder, engine.locales).build(entries)
     texts = [q for q, _ in queries]
     hits = index.search(engine.embedder.encode_query(texts), texts, k=1)
     ours = sum(bool(h) and h[0].faq_id == fid for h, (_, fid) in zip(hits, queries)) / len(queries)

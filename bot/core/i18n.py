@@ -236,17 +236,18 @@ _REGISTRY: LocaleRegistry | None = None
 
 
 def registry() -> LocaleRegistry:
-    """The process-wide registry: built-ins plus TRIAGE_LOCALES_DIR, loaded on first use."""
+    """The process-wide registry: the one installed with `use` (the command line installs the
+    configured one, built-ins plus TRIAGE_LOCALES_DIR, before it builds anything), else the
+    built-in languages. Components that need languages take a registry as a parameter
+    (`FaqIndex`, `TriageEngine`); this one serves the bot's wording."""
     global _REGISTRY
     if _REGISTRY is None:
-        from bot.core.settings import get_settings
-
-        _REGISTRY = load_registry(get_settings().locales_dir)
+        _REGISTRY = load_registry()
     return _REGISTRY
 
 
 def use(reg: LocaleRegistry | None) -> None:
-    """Install `reg` as the process-wide registry (None: reload from settings on next use)."""
+    """Install `reg` as the process-wide registry (None: the built-in languages on next use)."""
     global _REGISTRY
     _REGISTRY = reg
 

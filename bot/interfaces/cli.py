@@ -31,7 +31,11 @@ def cli_errors():
 
 
 def _settings(encoder: str | None = None) -> Settings:
+    """The settings, with the languages they configure installed once for this process."""
+    from bot.core import i18n
+
     s = get_settings()
+    i18n.use(i18n.load_registry(s.locales_dir))
     return s.model_copy(update={"encoder": encoder}) if encoder else s
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.i18n import detect_language
+from bot.core.i18n import LocaleRegistry, load_registry, registry
 from bot.core.settings import Settings
 from bot.core.vocabulary import Complexity, IntentMeta, Priority, faq_label
 from bot.ml.model import TriageModel
@@ -34,13 +34,16 @@ def _single_threaded_blas() -> None:
 
 
 class TriageEngine:
-    def __init__(self, model: TriageModel, embedder: Embedder, thresholds: Thresholds | None = None):
+    def __init__(self, model: TriageModel, embedder: Embedder, thresholds: Thresholds | None = None,
+                 locales: LocaleRegistry | None = None):
         """`embedder` is the encoder the model was trained with (for a model with a fine-tuned
-        encoder: its base, to which the tuned weights are applied here)."""
+        encoder: its base, to which the tuned weights are applied here); `locales` the languages
+        (default: the process-wide registry)."""
         embedder = model.bind_encoder(embedder)
         _single_threaded_blas()
         self.model = model
         self.embedder = embedder
+        self.locales = locales if locales is not None else registry()
         self.thresholds = thresholds or model.thresholds
         self._faq_index: FaqIndex | None = None
 
@@ -49,12 +52,12 @@ class TriageEngine:
         model = TriageModel.load(path)
         embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
         th = model.thresholds.overridden(settings.answer_threshold, settings.confirm_threshold)
-        return cls(model, embedder, th)
+        return cls(model, embedder, th, load_registry(settings.locales_dir))
 
     @property
     def faq_index(self) -> FaqIndex:
         if self._faq_index is None:
-            self._faq_index = FaqIndex(self.embedder).build(self.model.faqs, self.model.faq_vectors)
+            self._faq_index = FaqIndex(self.embedder, self.locales).build(self.model.faqs, self.model.faq_vectors)
         return self._faq_index
 
     # -- content edits: live for the next message, no retraining --------------------------------
@@ -92,10 +95,8 @@ class TriageEngine:
             top = max(probs, key=probs.get)
             if probs.get("P0", 0.0) >= self.model.urgency_thresholds.p0_any:
                 top = "P0"  # the evidence quoted for a raise to P0 is an urgent example
-            rows = u._class_rows.get(u.classes_.index(top))
-            evidence = None
-            if rows is not None and len(rows) and self.model.urgency_texts:
-                evidence = self.model.urgency_texts[int(rows[np.argmax(u.train_X_[rows] @ X[i])])]
+            near = u.nearest_example(top, X[i]) if self.model.urgency_texts else None
+            evidence = self.model.urgency_texts[near] if near is not None else None
             out.append((probs, evidence))
         return out
 
@@ -124,7 +125,7 @@ class TriageEngine:
             clf_cands = list(zip(scores.top_labels[i], conf[i].tolist(), scope[i].tolist()))
             hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
             cands = merge_candidates(clf_cands, hit_cands, known, index.store)
-            d = decide(text, detect_language(text), cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
+            d = decide(text, self.locales.detect(text), cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
             probs, evidence = urgencies[i]
             call = prioritise(d.priority, probs, self.model.urgency_thresholds,
                               contexts[i] if contexts else Context(), evidence)

@@ -131,7 +131,7 @@ class TriageModel:
                                               arrays_from_bytes(files["classifier.safetensors"]))
             faqs = [FaqEntry.from_json(d) for d in json.loads(files["faq.json"])]
             index = FaissIndex.from_bytes(files["faq_index.faiss"])
-            matrix = index._index.reconstruct_n(0, len(index)) if len(index) else np.zeros((0, index.dim), np.float32)
+            matrix = index.vectors()
             vectors, pos = {}, 0
             for e in faqs:
                 vectors[e.id] = matrix[pos:pos + len(e.questions)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.i18n import detect_language
+from bot.core.i18n import detect_language, registry
 from bot.core.settings import Settings
 from bot.core.vocabulary import OUT_OF_SCOPE, IntentMeta, faq_id_of
 from bot.ml.calibrate import HeldOutScores, calibrate
@@ -179,7 +179,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     if calibration is not None:
         cal, X_cal = calibration
         clf_h = _classifier(settings).fit(X, texts, labels, vocabulary_texts=texts)
-        index = FaqIndex(embedder).build(data.faqs, _faq_vectors(data.faqs, text_vec))
+        index = FaqIndex(embedder, registry()).build(data.faqs, _faq_vectors(data.faqs, text_vec))
         scores = score_held_out(clf_h, index, X_cal, [e.text for e in cal.data.examples],
                                 [e.label for e in cal.data.examples])
         source = cal.source
@@ -189,7 +189,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
         for tr, ho in split_list:
             clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], labels[tr], vocabulary_texts=texts)
             faq_tr = sub_faqs(data.faqs, {texts[i] for i in tr})
-            index = FaqIndex(embedder).build(faq_tr, _faq_vectors(faq_tr, text_vec))
+            index = FaqIndex(embedder, registry()).build(faq_tr, _faq_vectors(faq_tr, text_vec))
             parts.append(score_held_out(clf_h, index, X[ho], [texts[i] for i in ho], labels[ho].tolist()))
         scores = HeldOutScores.concat(parts)
 

@@ -1,5 +1,6 @@
 import numpy as np
 
+from bot.core.i18n import load_registry
 from kb_index.retrieval import FaissIndex, FaqIndex, top_k
 from kb_index.store import FaqEntry, FaqStore
 
@@ -41,7 +42,7 @@ def _entries():
 
 
 def test_faq_index_finds_english_and_chinese(fake_embedder):
-    index = FaqIndex(fake_embedder).build(_entries())
+    index = FaqIndex(fake_embedder, load_registry()).build(_entries())
     texts = ["trading fees?", "手续费是多少", "reset password"]
     hits = index.search(fake_embedder.embed(texts), texts, k=2)
     assert [h[0].faq_id for h in hits] == ["fees", "fees", "reset"]
@@ -49,7 +50,7 @@ def test_faq_index_finds_english_and_chinese(fake_embedder):
 
 
 def test_faq_edits_are_live_without_retraining(fake_embedder):
-    index = FaqIndex(fake_embedder).build(_entries())
+    index = FaqIndex(fake_embedder, load_registry()).build(_entries())
     q = ["how do I close my account"]
     assert index.search(fake_embedder.embed(q), q)[0][0].faq_id != "close"
     index.upsert(FaqEntry("close", ["how do I close my account", "delete my account"], {"en": "Profile > Close"}))
@@ -65,3 +66,16 @@ def test_store_json_round_trip():
     store = FaqStore(_entries())
     again = FaqStore.from_json(store.to_json())
     assert [e.to_json() for e in again] == [e.to_json() for e in store]
+
+
+def test_the_index_takes_its_languages_from_the_registry_it_is_given(fake_embedder, monkeypatch):
+    from bot.core import i18n
+
+    def hidden(*a, **k):
+        raise AssertionError("FaqIndex must not reach for the process-wide registry")
+
+    monkeypatch.setattr(i18n, "registry", hidden)
+    reg = load_registry()
+    index = FaqIndex(fake_embedder, reg).build(_entries())
+    assert index.language_weights == reg.dense_weights() and index.language_weights["zh"] == 0.0
+    assert index.search(fake_embedder.embed(["交易手续费"]), ["交易手续费"], k=1)
