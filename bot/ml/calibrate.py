@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bot.core.settings import Settings
+from bot.core.settings import TrainingSettings
 from bot.core.vocabulary import OUT_OF_SCOPE, Complexity, IntentMeta
 from bot.ml.policy import Thresholds
 from intents.calibration import (
@@ -178,7 +178,7 @@ def answerable(pred: np.ndarray, meta: Mapping[str, IntentMeta], is_small_talk: 
     return np.array([ok(p) for p in pred.tolist()], dtype=bool)
 
 
-def _cut(conf, correct, settings: Settings) -> tuple[AnswerCut | None, float | None, bool]:
+def _cut(conf, correct, settings: TrainingSettings) -> tuple[AnswerCut | None, float | None, bool]:
     """(cut, target it meets, whether that is the configured target)."""
     cut = answer_threshold(conf, correct, settings.answer_precision, settings.calibration_confidence)
     if cut is not None:
@@ -188,7 +188,7 @@ def _cut(conf, correct, settings: Settings) -> tuple[AnswerCut | None, float | N
     return cut, (fallback if cut is not None else None), False
 
 
-def calibrate(scores: HeldOutScores, meta: Mapping[str, IntentMeta], settings: Settings, source: str,
+def calibrate(scores: HeldOutScores, meta: Mapping[str, IntentMeta], settings: TrainingSettings, source: str,
               is_small_talk: Callable[[str], bool] = lambda label: False) -> Calibrated:
     """Fit the confidence maps and thresholds on calibration messages' scores."""
     s = scores

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.i18n import LocaleRegistry, load_registry, registry
-from bot.core.settings import Settings
+from bot.core.settings import ModelSettings
 from bot.core.vocabulary import Complexity, IntentMeta, Priority, faq_label
 from bot.ml.model import TriageModel
 from bot.ml.policy import (
@@ -48,7 +48,7 @@ class TriageEngine:
         self._faq_index: FaqIndex | None = None
 
     @classmethod
-    def from_model_dir(cls, path: Path, settings: Settings, embedder: Embedder | None = None) -> "TriageEngine":
+    def from_model_dir(cls, path: Path, settings: ModelSettings, embedder: Embedder | None = None) -> "TriageEngine":
         model = TriageModel.load(path)
         embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
         th = model.thresholds.overridden(settings.answer_threshold, settings.confirm_threshold)

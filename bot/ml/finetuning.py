@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from bot.core.settings import Settings
+from bot.core.settings import TrainingSettings
 from bot.ml.artifacts import arrays_to_bytes
 from bot.ml.model import TunedEncoder
 from intents.encoder import Embedder, SentenceTransformerEmbedder
@@ -16,7 +16,7 @@ def can_fine_tune(embedder: Embedder) -> bool:
     return isinstance(embedder, SentenceTransformerEmbedder) and embedder.tuned is None
 
 
-def tune_encoder(embedder: Embedder, texts: Sequence[str], labels: Sequence[str], settings: Settings,
+def tune_encoder(embedder: Embedder, texts: Sequence[str], labels: Sequence[str], settings: TrainingSettings,
                  progress: bool = False, log: Callable[[str], None] | None = None) -> tuple[Embedder, TunedEncoder]:
     """Fine-tune a copy of `embedder` on labelled texts (out-of-scope ones as negatives) within
     the `fine_tune_minutes` budget; the original embedder is left as it was."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.i18n import detect_language, registry
-from bot.core.settings import Settings
+from bot.core.settings import TrainingSettings
 from bot.core.vocabulary import OUT_OF_SCOPE, IntentMeta, faq_id_of
 from bot.ml.calibrate import HeldOutScores, calibrate
 from bot.ml.model import TriageModel, TunedEncoder
@@ -90,7 +90,7 @@ def stratified_holdout(labels: Sequence[str], fraction: float, seed: int,
     return np.where(mask)[0], held_arr
 
 
-def calibration_splits(labels: Sequence[str], settings: Settings, single: bool = False
+def calibration_splits(labels: Sequence[str], settings: TrainingSettings, single: bool = False
                        ) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
     """(train, held-out) pairs for calibration without a calibration set, and their description:
     K folds on small data (every example is held out once), one stratified hold-out on large data
@@ -121,7 +121,7 @@ def _faq_vectors(faqs: list[FaqEntry], text_vec: dict[str, np.ndarray]) -> dict[
     return {e.id: np.vstack([text_vec[q] for q in e.questions]) for e in faqs}
 
 
-def _classifier(settings: Settings) -> IntentClassifier:
+def _classifier(settings: TrainingSettings) -> IntentClassifier:
     return IntentClassifier(seed=settings.seed)
 
 
@@ -160,7 +160,7 @@ def with_titles(data: TrainingData) -> dict[str, IntentMeta]:
     return meta
 
 
-def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: Settings,
+def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: TrainingSettings,
               calibration: tuple[CalibrationSet, np.ndarray] | None = None,
               splits: tuple[list[tuple[np.ndarray, np.ndarray]], str] | None = None) -> TriageModel:
     """Fit on examples whose embeddings are `X` (same order as `data.examples`). Calibrates on
@@ -214,7 +214,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: S
     )
 
 
-def _oof_labels(texts: list[str], y: np.ndarray, X: np.ndarray, settings: Settings, positive: str,
+def _oof_labels(texts: list[str], y: np.ndarray, X: np.ndarray, settings: TrainingSettings, positive: str,
                 class_weight: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold (most likely label, probability of `positive`) per example."""
     pred = np.empty(len(texts), dtype=object)
@@ -232,7 +232,7 @@ def _oof_labels(texts: list[str], y: np.ndarray, X: np.ndarray, settings: Settin
     return pred, p_pos
 
 
-def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings,
+def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: TrainingSettings,
                positive: str, class_weight: str | None = None, p_any_recall: float | None = None
                ) -> tuple[IntentClassifier | None, dict, float]:
     """A classifier over message-level labels (urgency, complexity), with out-of-fold accuracy and
@@ -260,7 +260,7 @@ def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Set
     return IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y), report, p_any
 
 
-def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Settings
+def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: TrainingSettings
                 ) -> tuple[IntentClassifier | None, UrgencyThresholds, dict]:
     """Train the message-urgency classifier (balanced classes: routine examples outnumber the
     labelled urgent ones many times over). A message is P0 when P0 is its most likely urgency, or
@@ -271,14 +271,14 @@ def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Se
     return model, UrgencyThresholds(p0_any=p_any), report
 
 
-def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: Settings, progress: bool,
+def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: TrainingSettings, progress: bool,
           log: Log) -> tuple[Embedder, TunedEncoder]:
     from bot.ml.finetuning import tune_encoder
 
     return tune_encoder(embedder, texts, labels, settings, progress=progress, log=log)
 
 
-def train(data: TrainingData, embedder: Embedder, settings: Settings, progress: bool = False,
+def train(data: TrainingData, embedder: Embedder, settings: TrainingSettings, progress: bool = False,
           calibration: CalibrationSet | None = None, fine_tune: bool | None = None,
           log: Log | None = None) -> TriageModel:
     """Train a model. `fine_tune` (default: the `fine_tune` setting) tunes the encoder first where

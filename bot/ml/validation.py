@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bot.core.settings import Settings
+from bot.core.settings import TrainingSettings
 from bot.core.vocabulary import OUT_OF_SCOPE
 from bot.ml.engine import TriageEngine
 from bot.ml.evaluation import EvalReport, evaluate_decisions
@@ -54,7 +54,7 @@ def _known(cal: CalibrationSet, data: TrainingData) -> CalibrationSet:
     return replace(cal, data=replace(cal.data, examples=[e for e in cal.data.examples if e.label in labels]))
 
 
-def cross_validate(data: TrainingData, embedder: Embedder, settings: Settings, k: int,
+def cross_validate(data: TrainingData, embedder: Embedder, settings: TrainingSettings, k: int,
                    on_fold: Callable[[int, int], None] | None = None, calibration: CalibrationSet | None = None,
                    fine_tune: bool = False) -> EvalReport:
     """K-fold CV; every fold calibrates its own thresholds (on `calibration` when given) and, with
