@@ -3,18 +3,12 @@ from fastapi.testclient import TestClient
 
 from bot.core.settings import Settings
 from bot.interfaces.api import create_app
-from bot.ml.engine import TriageEngine
-from bot.ml.model import TriageModel
 from bot.support.service import ChatService
+from tests.factories import Clock, triage_engine
 
 KEYS = {"agent": "agent-key-123456", "editor": "editor-key-123456", "admin": "admin-key-1234567"}
 
 
-class Clock:
-    now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -26,7 +20,7 @@ def settings():
 
 @pytest.fixture
 def client(db_engine, tiny_model, fake_embedder, settings):
-    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    engine = triage_engine(tiny_model, fake_embedder)
     service = ChatService(engine, db_engine, settings, clock=Clock())
     with TestClient(create_app(service, settings)) as c:
         yield c

@@ -3,11 +3,8 @@ import asyncio
 
 import pytest
 
-from bot.core.settings import Settings
 from bot.interfaces.rasa_actions import make_executor
-from bot.ml.engine import TriageEngine
-from bot.ml.model import TriageModel
-from bot.support.service import ChatService
+from tests.factories import make_service
 
 
 @pytest.fixture
@@ -16,8 +13,7 @@ def executor_and_service(tmp_path, tiny_model, fake_embedder):
 
     db = make_engine(f"sqlite:///{tmp_path / 'rasa.db'}")
     upgrade(db)
-    service = ChatService(TriageEngine(TriageModel.load(tiny_model), fake_embedder), db, Settings(encoder="fake:64"),
-                          clock=lambda: 1_800_000_000.0)  # a working hour for the default team
+    service = make_service(db, tiny_model, fake_embedder)
     return make_executor(service), service
 
 

@@ -6,10 +6,8 @@ from fastapi.testclient import TestClient
 
 from bot.core.settings import Settings
 from bot.interfaces.api import create_app, session
-from bot.ml.engine import TriageEngine
-from bot.ml.model import TriageModel
-from bot.support.service import ChatService
-from tests.bot.interfaces.test_api import KEYS, Clock, H, new_conv
+from tests.bot.interfaces.test_api import KEYS, H, new_conv
+from tests.factories import make_service
 
 
 @pytest.fixture
@@ -20,7 +18,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def service(db_engine, tiny_model, fake_embedder, settings):
-    return ChatService(TriageEngine(TriageModel.load(tiny_model), fake_embedder), db_engine, settings, clock=Clock())
+    return make_service(db_engine, tiny_model, fake_embedder, settings)
 
 
 @pytest.fixture

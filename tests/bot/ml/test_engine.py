@@ -2,10 +2,11 @@ from bot.ml.engine import TriageEngine
 from bot.ml.model import TriageModel
 from bot.ml.policy import Route
 from kb_index.store import FaqEntry
+from tests.factories import triage_engine
 
 
 def _engine(tiny_model, fake_embedder):
-    return TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    return triage_engine(tiny_model, fake_embedder)
 
 
 def test_known_and_unknown(tiny_model, fake_embedder):

@@ -1,24 +1,13 @@
 import pytest
 
 from bot.core.errors import ConflictError, NotFoundError, PublishRefused
-from bot.core.settings import Settings
-from bot.ml.engine import TriageEngine
-from bot.ml.model import TriageModel
 from bot.support.editor import EditorService
-from bot.support.service import ChatService
 from kb_index.store import FaqEntry
-
-
-class Clock:
-    now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
+from tests.factories import make_service
 
 
 def _chat(db_engine, tiny_model, fake_embedder):
-    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
-    return ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=Clock())
+    return make_service(db_engine, tiny_model, fake_embedder)
 
 
 @pytest.fixture

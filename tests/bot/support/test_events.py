@@ -7,17 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.db import make_engine, reading, upgrade
-from bot.core.settings import Settings
 from bot.interfaces.api.events import ChangeFeed
-from bot.ml.engine import TriageEngine
-from bot.ml.model import TriageModel
 from bot.support.conversations import messages
-from bot.support.service import ChatService
+from tests.factories import make_service
 
 
 @pytest.fixture
 def service(db_engine, tiny_model, fake_embedder):
-    return ChatService(TriageEngine(TriageModel.load(tiny_model), fake_embedder), db_engine, Settings(encoder="fake:64"))
+    return make_service(db_engine, tiny_model, fake_embedder)
 
 
 def test_feed_reports_changed_conversations_and_ticket_changes(service):

@@ -4,25 +4,14 @@ import pytest
 
 from bot.core.errors import StaleClaimError
 from bot.core.settings import Settings
-from bot.ml.engine import TriageEngine
-from bot.ml.model import TriageModel
 from bot.support.dialogue import State
 from bot.support.service import ChatService
-
-
-class Clock:
-    def __init__(self, now=1_800_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
+from tests.factories import Clock, make_service, triage_engine
 
 
 @pytest.fixture
 def service(db_engine, tiny_model, fake_embedder):
-    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
-    # 2027-01-15 08:00 UTC is a working hour for the default UTC team (08:00-22:00)
-    return ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=Clock(1_800_000_000.0))
+    return make_service(db_engine, tiny_model, fake_embedder)
 
 
 def test_exact_faq_question_is_answered_then_resolved(service):
@@ -139,10 +128,8 @@ def test_new_tickets_and_breaches_are_announced_once(service):
 def test_a_burst_of_one_problem_becomes_one_incident(db_engine, tiny_model, fake_embedder):
     from escalation.webhooks import Dispatcher
 
-    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
-    svc = ChatService(engine, db_engine, Settings(encoder="fake:64", incident_min_conversations=3,
-                                                   incident_window_seconds=600, status_page_url="https://status.example"),
-                      clock=Clock(1_800_000_000.0))
+    svc = make_service(db_engine, tiny_model, fake_embedder, incident_min_conversations=3,
+                       incident_window_seconds=600, status_page_url="https://status.example")
     tickets = []
     for i in range(3):
         cid, _ = svc.create_conversation()
@@ -172,9 +159,7 @@ def test_a_burst_of_one_problem_becomes_one_incident(db_engine, tiny_model, fake
 
 
 def test_different_problems_do_not_make_an_incident(db_engine, tiny_model, fake_embedder):
-    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
-    svc = ChatService(engine, db_engine, Settings(encoder="fake:64", incident_min_conversations=2),
-                      clock=Clock(1_800_000_000.0))
+    svc = make_service(db_engine, tiny_model, fake_embedder, incident_min_conversations=2)
     for text in ("my account was hacked", "/human"):
         cid, _ = svc.create_conversation()
         svc.send(cid, text)
@@ -216,7 +201,7 @@ def test_claim_and_release_change_ticket_and_conversation_together(service, monk
 
 def test_agents_online_is_shared_by_every_server(db_engine, tiny_model, fake_embedder):
     clock = Clock(1_800_000_000.0)
-    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    engine = triage_engine(tiny_model, fake_embedder)
     one, two = (ChatService(engine, db_engine, Settings(encoder="fake:64"), clock=clock) for _ in range(2))
     one.mark_agent_seen("ann")
     two.mark_agent_seen("bob")
