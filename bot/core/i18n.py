@@ -1,6 +1,6 @@
 """Languages as data: what the bot says, how a language is recognised, how its clauses split.
 
-Each language is one YAML file (``bot/locales/en.yml``, ``zh.yml``; more in the directory named by
+Each language is one YAML file (``bot/core/locales/en.yml``, ``zh.yml``; more in the directory named by
 ``TRIAGE_LOCALES_DIR``, which may also override the built-in ones):
 
     language: es                  # code used in FAQ answers, teams' languages, reports
