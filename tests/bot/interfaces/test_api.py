@@ -1,14 +1,9 @@
 import pytest
-from fastapi.testclient import TestClient
 
 from bot.core.settings import Settings
-from bot.interfaces.api import create_app
-from bot.support.service import ChatService
-from tests.factories import Clock, triage_engine
+from tests.factories import api_client, make_service
 
 KEYS = {"agent": "agent-key-123456", "editor": "editor-key-123456", "admin": "admin-key-1234567"}
-
-
 
 
 @pytest.fixture
@@ -20,9 +15,7 @@ def settings():
 
 @pytest.fixture
 def client(db_engine, tiny_model, fake_embedder, settings):
-    engine = triage_engine(tiny_model, fake_embedder)
-    service = ChatService(engine, db_engine, settings, clock=Clock())
-    with TestClient(create_app(service, settings)) as c:
+    with api_client(make_service(db_engine, tiny_model, fake_embedder, settings), settings) as c:
         yield c
 
 

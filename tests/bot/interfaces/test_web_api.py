@@ -2,12 +2,11 @@
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
 from bot.core.settings import Settings
-from bot.interfaces.api import create_app, session
+from bot.interfaces.api import session
 from tests.bot.interfaces.test_api import KEYS, H, new_conv
-from tests.factories import make_service
+from tests.factories import api_client, make_service
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def service(db_engine, tiny_model, fake_embedder, settings):
 
 @pytest.fixture
 def client(service, settings):
-    with TestClient(create_app(service, settings)) as c:
+    with api_client(service, settings) as c:
         yield c
 
 
