@@ -1,9 +1,10 @@
 """Service levels: when a ticket is due, from its priority and the teams' business hours.
 
-Pure functions over timezone-aware datetimes. P0 and P1 promises (30 minutes, 2 hours) count
-only time when at least one eligible team is working; teams in different timezones therefore
-hand over to each other, and with round-the-clock cover the promise is plain wall-clock time.
-P2 is due at the close of the next business day.
+Pure functions over timezone-aware datetimes. A priority on the round-the-clock clock (P0 by
+default) is due its promise after creation in plain wall-clock time, whatever the hours: outside
+every team's hours an on-call person is paged. Other promises (P1's 2 hours) count only time when
+at least one eligible team is working; teams in different timezones therefore hand over to each
+other. P2 is due at the close of the next business day.
 """
 from __future__ import annotations
 
@@ -97,12 +98,28 @@ def next_business_day_close(start: datetime, team: Team) -> datetime:
     raise ValueError(f"team {team.name} has no working day within two weeks")
 
 
-def due_at(priority: Priority, created: datetime, teams: list[Team]) -> datetime:
-    """When the first human reply is due for a ticket that `teams` can take."""
+def due_at(priority: Priority, created: datetime, teams: list[Team], round_the_clock: bool = False) -> datetime:
+    """When the first human reply is due for a ticket that `teams` can take. On the
+    round-the-clock clock the promise is wall-clock time from `created`."""
     if priority.sla is not None:
+        if round_the_clock:
+            return created + priority.sla
         return add_working_time(created, priority.sla, teams)
     return min(next_business_day_close(created, t) for t in teams)
 
 
 def is_working(now: datetime, teams: list[Team]) -> bool:
     return any(s <= now < e for s, e in _windows(teams, now, horizon_days=1))
+
+
+def pick_team(teams: list[Team], now: datetime) -> Team:
+    """The team to queue a ticket for: the first one working now, else the one that opens first."""
+    for team in teams:
+        if is_working(now, [team]):
+            return team
+
+    def opens(team: Team) -> datetime:
+        windows = _windows([team], now, horizon_days=15)
+        return windows[0][0] if windows else datetime.max.replace(tzinfo=timezone.utc)
+    return min(teams, key=opens)
+

@@ -61,7 +61,11 @@ tickets = Table(
     Column("intent", String(200), nullable=True),
     ts_column("first_claimed_at", nullable=True),
     # Set on an incident's ticket (which groups many conversations and has none of its own).
+    # The incident this ticket belongs to: the incident's own ticket (no conversation), or a
+    # user's ticket linked to it (a P0 problem or a request for a person during the incident).
     Column("incident_id", String(36), nullable=True),
+    # When this ticket last paged the on-call person (outside every team's hours).
+    ts_column("paged_at", nullable=True),
 )
 Index("ix_tickets_intent_created", tickets.c.intent, tickets.c.created_at)
 Index("ix_tickets_created", tickets.c.created_at)
@@ -93,7 +97,8 @@ class Ticket:
     resolved_at: float | None
     packet: dict = field(default_factory=dict)
     intent: str | None = None
-    incident_id: str | None = None  # an incident's ticket: no conversation of its own
+    incident_id: str | None = None  # an incident's own ticket (no conversation) or one linked to it
+    paged_at: float | None = None
 
     def claimed_by(self, agent: str, now: float) -> bool:
         return self.status is Status.CLAIMED and self.agent == agent and (self.lease_until or 0) > now
@@ -106,6 +111,7 @@ def _row(r) -> Ticket:
         created_at=r.created_at, due_at=r.due_at, agent=r.agent, lease_until=r.lease_until,
         claim_token=r.claim_token, breached=bool(r.breached), resolved_at=r.resolved_at,
         packet=json.loads(getattr(r, "packet", None) or "{}"), intent=r.intent, incident_id=r.incident_id,
+        paged_at=getattr(r, "paged_at", None),
     )
 
 
@@ -331,3 +337,45 @@ class TicketStore:
                         on_breach(conn, ticket)
                     flagged.append(ticket)
         return flagged
+
+    def page_due(self, now: float, priorities: list[Priority], every: float, want, on_page) -> list[Ticket]:
+        """Page on-call for queued tickets of `priorities` not paged within `every` seconds and for
+        which `want(ticket)` holds (nobody who could take it is working); `on_page(conn, ticket)`
+        runs in the transaction that records the page (once per period, across servers)."""
+        paged = []
+        with reading(self.engine) as conn:
+            rows = conn.execute(select(tickets.c.seq, tickets.c.id).where(
+                tickets.c.status == Status.QUEUED.value, tickets.c.priority.in_([p.rank for p in priorities]),
+                or_(tickets.c.paged_at.is_(None), tickets.c.paged_at <= now - every))).all()
+        for seq, tid in rows:
+            with self.engine.begin() as conn:
+                if not want(self._get(conn, tid)):
+                    continue
+                res = conn.execute(update(tickets).where(
+                    tickets.c.seq == seq, tickets.c.status == Status.QUEUED.value,
+                    or_(tickets.c.paged_at.is_(None), tickets.c.paged_at <= now - every)).values(paged_at=now))
+                if res.rowcount == 1:
+                    ticket = self._get(conn, tid)
+                    on_page(conn, ticket)
+                    paged.append(ticket)
+        return paged
+
+    def is_open(self, conn, ticket_id: str) -> bool:
+        return conn.execute(select(tickets.c.status).where(tickets.c.id == ticket_id)).scalar() in (
+            Status.QUEUED.value, Status.CLAIMED.value)
+
+    def resolve_quietly(self, conn, ticket_id: str, now: float) -> None:
+        """Resolve a ticket no agent worked (a dismissed incident's), whoever holds it."""
+        conn.execute(update(tickets).where(tickets.c.id == ticket_id, tickets.c.status != Status.RESOLVED.value)
+                     .values(status=Status.RESOLVED.value, open_key=None, resolved_at=now, agent=None,
+                             lease_until=None, claim_token=tickets.c.claim_token + 1))
+
+    def mark_paged(self, conn, ticket_id: str, now: float) -> None:
+        conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(paged_at=now))
+
+    def paging(self) -> list[Ticket]:
+        """Queued tickets that have paged on-call and wait for a claim (the dashboard's alarm)."""
+        with reading(self.engine) as conn:
+            rows = conn.execute(select(tickets).where(tickets.c.status == Status.QUEUED.value,
+                                                      tickets.c.paged_at.is_not(None)).order_by(*_ORDER)).all()
+        return [_row(r) for r in rows]

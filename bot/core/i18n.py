@@ -111,7 +111,9 @@ class LocaleRegistry:
         markers = sorted({m for loc in self.by_code.values() for m in loc.clause_markers}, key=len, reverse=True)
         spaced = [re.escape(m) for m in markers if not any(script_of(c) in _CHAR_SCRIPTS for c in m)]
         spaceless = [re.escape(m) for m in markers if any(script_of(c) in _CHAR_SCRIPTS for c in m)]
-        alts = [r"(?<=[.?!。？！；;])\s*"]
+        # A Latin full stop ends a clause only before a space: "jane.doe@example.com" and "0.1%"
+        # stay whole. Chinese and Japanese stops need none.
+        alts = [r"(?<=[.?!;])\s+", r"(?<=[。？！；])\s*"]
         if spaced:
             alts.append(r"\s+(?:" + "|".join(spaced) + r")\s*(?=\w)")
         if spaceless:

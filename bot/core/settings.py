@@ -12,8 +12,18 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.vocabulary import Priority
+
 DEFAULT_ENCODER = "default"
 _ENV = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
+
+#: The default desk: three teams working 08:00-16:00 in their own fixed-offset timezones (no
+#: daylight-saving gaps), handing over to each other so that someone works at every hour.
+FOLLOW_THE_SUN = (
+    {"name": "apac", "timezone": "Etc/GMT-8", "opens": "08:00", "closes": "16:00"},      # 00-08 UTC
+    {"name": "emea", "timezone": "UTC", "opens": "08:00", "closes": "16:00"},            # 08-16 UTC
+    {"name": "americas", "timezone": "Etc/GMT+8", "opens": "08:00", "closes": "16:00"},  # 16-24 UTC
+)
 
 
 class ModelSettings(BaseSettings):
@@ -98,7 +108,13 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     #: Support teams as JSON: [{"name", "timezone", "opens", "closes", "days", "languages", "skills"}].
-    teams: list[dict] = Field(default_factory=lambda: [{"name": "support", "timezone": "UTC"}])
+    #: The default: follow-the-sun, three teams whose hours (08:00-16:00 local) cover the day.
+    teams: list[dict] = Field(default_factory=lambda: [dict(t) for t in FOLLOW_THE_SUN])
+    #: Priorities whose reply time runs around the clock instead of waiting for a team's hours;
+    #: outside every team's hours they page the on-call person.
+    round_the_clock: list[Priority] = Field(default_factory=lambda: [Priority.P0])
+    #: An unclaimed round-the-clock ticket outside every team's hours pages on-call again this often.
+    oncall_repage_minutes: float = Field(10.0, gt=0)
     #: Timezone in which users are told when to expect a reply.
     display_timezone: str = "UTC"
     #: Credentials as JSON objects {name: api_key}. No defaults: set them to enable those roles.
@@ -114,6 +130,8 @@ class ServiceSettings(BaseSettings):
     #: A burst of tickets about one intent from this many conversations within the window is
     #: one incident (an outage): one P0 ticket, and later users get a status answer instead.
     incident_min_conversations: int = Field(5, ge=2)
+    #: ... and from at least this many different clients (so one client cannot open one cheaply).
+    incident_min_clients: int = Field(3, ge=1)
     incident_window_seconds: float = Field(600.0, gt=0)
     status_page_url: str | None = None
     #: Where new-ticket and SLA-breach events are POSTed (signed with webhook_secret).
@@ -126,6 +144,25 @@ class ServiceSettings(BaseSettings):
     #: Messages per minute allowed per conversation and per client address.
     conversation_rate_per_minute: int = Field(30, ge=1)
     client_rate_per_minute: int = Field(240, ge=1)
+    #: Failed sign-ins allowed per client address per minute (kept apart from the request limit).
+    login_failures_per_minute: int = Field(5, ge=1)
+    #: Clauses of one message handled one by one (a question beside a problem); the rest of a
+    #: longer message is handled as one text.
+    max_clauses: int = Field(4, ge=1, le=20)
+    #: Agents' replies, in characters.
+    max_reply_chars: int = Field(8000, ge=1)
+    #: Live event streams open at once per conversation token or staff member.
+    max_streams_per_caller: int = Field(4, ge=1)
+    #: Addresses of reverse proxies whose X-Forwarded-For is believed (none by default: the
+    #: connecting address is the client).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: The Rasa REST channel's credentials, as Rasa's `--auth-token` / `--jwt-secret`. Without
+    #: either, the channel must sit behind the operator's own authenticated front end.
+    rasa_token: str | None = None
+    rasa_jwt_secret: str | None = None
+    #: Signs the context (tier, repeat contacts) the operator's backend attaches to a user's
+    #: message; context raises priority, so without a valid signature it is refused.
+    context_secret: str | None = None
 
     @field_validator("agents", "editors", "admins")
     @classmethod

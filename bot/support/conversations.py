@@ -40,6 +40,9 @@ conversations = Table(
     Column("ticket_id", String(36), nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # Who started it: a keyed hash of the client's address (never the address itself), so that
+    # "many users" can be told from "one client opening many conversations".
+    Column("client", String(64), nullable=True),
 )
 
 messages = Table(
@@ -99,14 +102,26 @@ def _msg(r) -> Message:
                    r.created_at, r.reply_to)
 
 
-def create(conn, now: float, channel: str = "api", sender_key: str | None = None) -> tuple[str, str]:
+def create(conn, now: float, channel: str = "api", sender_key: str | None = None,
+           client: str | None = None) -> tuple[str, str]:
     """New conversation; returns (id, token). The token is shown once and stored hashed."""
     cid, token = str(uuid.uuid4()), secrets.token_urlsafe(24)
     st = ConvState()
     conn.execute(conversations.insert().values(id=cid, token_hash=hash_token(token), channel=channel,
                                                sender_key=sender_key, state=json.dumps(st.to_json()),
-                                               status=st.state.value, created_at=now, updated_at=now))
+                                               status=st.state.value, created_at=now, updated_at=now,
+                                               client=client))
     return cid, token
+
+
+def distinct_clients(conn, cids: set[str]) -> int:
+    """How many different clients started these conversations (one without a recorded client
+    counts as its own)."""
+    if not cids:
+        return 0
+    rows = conn.execute(select(conversations.c.id, conversations.c.client)
+                        .where(conversations.c.id.in_(sorted(cids)))).all()
+    return len({client or cid for cid, client in rows} | (cids - {cid for cid, _ in rows}))
 
 
 def load(conn, cid: str, lock: bool = False) -> tuple[Conversation, str]:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 from bot.core.i18n import split_clauses, t
-from bot.core.vocabulary import Priority
+from bot.core.vocabulary import Priority, most_urgent
 from bot.ml.policy import Decision, Route
 
 HUMAN_INTENTS = frozenset({"request_human", "human_handoff", "talk_to_human"})
@@ -73,6 +73,7 @@ class Escalation:
     priority: Priority
     reason: str
     intent: str | None
+    asked_for_person: bool = False  # the user asked for a person (never answered with an incident's status)
 
 
 @dataclass
@@ -91,6 +92,16 @@ class Knowledge:
     answer: Callable[[str, str], str | None]  # (intent, lang) -> answer text or None
     title: Callable[[str, str], str]  # (intent, lang) -> button title
     max_failed: int = 2
+    max_clauses: int = 4
+
+
+def clauses(msg: str, cap: int) -> list[str]:
+    """The clauses of a message handled one by one: at most `cap`, the rest kept as one text (a
+    message of a hundred sentences is not a hundred questions)."""
+    parts = split_clauses(msg)
+    if len(parts) > cap:
+        parts = parts[:cap - 1] + [" ".join(parts[cap - 1:])]
+    return parts
 
 
 def _solved_buttons(lang: str) -> tuple[Button, ...]:
@@ -118,9 +129,9 @@ def _last(s: ConvState) -> tuple[Priority, str | None]:
     return Priority(d.get("priority", "P2")), d.get("intent")
 
 
-def _escalate(s: ConvState, priority: Priority, reason: str, intent: str | None) -> Outcome:
+def _escalate(s: ConvState, priority: Priority, reason: str, intent: str | None, asked: bool = False) -> Outcome:
     s.state, s.pending = State.QUEUED, None
-    return Outcome(s, [], Escalation(priority, reason, intent))
+    return Outcome(s, [], Escalation(priority, reason, intent, asked))
 
 
 def _after_failure(s: ConvState, k: Knowledge, reason: str, retry: Pending | None = None) -> Outcome:
@@ -148,10 +159,10 @@ def _answer_next(s: ConvState, options: list[str], question: str, k: Knowledge, 
 def _mixed(s: ConvState, msg: str, whole: Decision, k: Knowledge) -> Outcome | None:
     """A message holding a simple question beside a problem for a person: answer the simple parts
     and hand the rest over, in the same reply. None when the message is not like that."""
-    clauses = split_clauses(msg)
-    if len(clauses) < 2:
+    found = clauses(msg, k.max_clauses)
+    if len(found) < 2:
         return None
-    parts = [(c, k.classify(c)) for c in clauses]
+    parts = [(c, k.classify(c)) for c in found]
     for_person = [(c, d) for c, d in parts if d.route is Route.ESCALATE and d.intent is not None]
     if not for_person:
         return None
@@ -181,7 +192,7 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
 
     if msg == "/human":
         s.tried.append({"user": "asked for a person"})
-        return _escalate(s, _last(s)[0], "the user asked for a person", _last(s)[1])
+        return _escalate(s, _last(s)[0], "the user asked for a person", _last(s)[1], asked=True)
 
     p = s.pending if s.state is State.AWAITING else None
     if p is not None and p.kind == "solved":
@@ -195,6 +206,8 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
     if p is not None and p.kind == "choose":
         if msg.startswith("/choose "):
             intent = msg[len("/choose "):].strip()
+            if intent not in p.options:  # only what was offered: no forged intents
+                return Outcome(s, [Reply(t(s.lang, "choose_offered"))])
             s.tried.append({"user": f"chose {intent}"})
             s.failed = 0
             out = _answer_next(s, [intent], p.question, k, None)
@@ -227,12 +240,15 @@ def _small_talk(s: ConvState, d: Decision, text: str) -> Outcome:
 
 
 def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
+    before, about = _last(s) if s.last_decision else (d.priority, None)
     s.lang = d.lang
     s.last_decision = d.state_json()
     s.tried.append({"user_said": msg, "route": d.route.value, "intent": d.intent,
                     "confidence": round(d.confidence, 3)})
     if d.intent in HUMAN_INTENTS:
-        return _escalate(s, d.priority, "the user asked for a person", d.intent)
+        # The request is about the problem the user already described: it keeps that priority.
+        return _escalate(s, most_urgent(d.priority, before), "the user asked for a person", about or d.intent,
+                         asked=True)
     mixed = _mixed(s, msg, d, k)
     if mixed is not None:
         return mixed

@@ -6,9 +6,10 @@ their next message (each server applies publications it has not seen before hand
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.core.errors import ConflictError, NotFoundError, PublishRefused
+from bot.core.errors import ConflictError, DataError, NotFoundError, PublishRefused
+from bot.core.vocabulary import OUT_OF_SCOPE, faq_label
 from bot.ml.policy import Decision
 from bot.support import audit
 from bot.support.service import ChatService
@@ -22,6 +23,7 @@ from kb_index.store import FaqEntry
 class GateResult:
     checked: int
     broken: list[dict]
+    stale: list[dict] = field(default_factory=list)  # expect an intent or entry that no longer exists
 
     @property
     def passed(self) -> bool:
@@ -72,8 +74,14 @@ class EditorService:
         """Run every golden question against the FAQ index as it would be after `change`."""
         with self.chat.db.connect() as conn:
             items = repo.golden(conn)
+        known = self.targets()
+        # A golden question whose intent or entry was deleted since is flagged, not a block on
+        # every later publication; one that the change itself would orphan is broken below.
+        stale = [{"golden_id": g.id, "question": g.question, "expected": g.expected}
+                 for g in items if g.expected not in known]
+        items = [g for g in items if g.expected in known]
         if not items:
-            return GateResult(0, [])
+            return GateResult(0, [], stale)
         index = self._engine.faq_index.copy()
         change(index)
         questions = [g.question for g in items]
@@ -87,7 +95,7 @@ class EditorService:
             if got != g.expected or ((old.intent or "out_of_scope") == g.expected and new.route != old.route):
                 broken.append({"golden_id": g.id, "question": g.question, "expected": g.expected, "got": got,
                                "route": new.route.value, "route_before": old.route.value})
-        return GateResult(len(items), broken)
+        return GateResult(len(items), broken, stale)
 
     def _publish(self, faq_id: str, entry: FaqEntry | None, actor: str, action: str, **detail) -> FaqVersion:
         self.chat.sync_faqs()
@@ -153,7 +161,16 @@ class EditorService:
         with self.chat.db.connect() as conn:
             return repo.golden(conn)
 
+    def targets(self) -> set[str]:
+        """What a golden question may expect: the model's intents, a live FAQ entry, out_of_scope."""
+        self.chat.sync_faqs()
+        return ({OUT_OF_SCOPE} | set(self._engine.model.meta)
+                | {faq_label(e.id) for e in self._engine.faq_index.store})
+
     def add_golden(self, question: str, expected: str, actor: str) -> Golden:
+        if expected not in self.targets():
+            raise DataError(f"unknown intent or entry {expected!r}: a golden question must expect an intent of "
+                            "the model, a live FAQ entry (faq/<id>) or out_of_scope")
         now = self.chat.clock()
         with self.chat.db.begin() as conn:
             g = repo.add_golden(conn, question, expected, actor, now)

@@ -15,15 +15,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.core.db import reading
-from bot.core.errors import ConflictError, NotFoundError
+from bot.core.errors import ConflictError, DataError, NotFoundError
 from bot.core.i18n import detect_language, t
 from bot.core.settings import Settings
 from bot.core.vocabulary import Priority, faq_id_of
 from bot.ml.engine import TriageEngine
+from bot.ml.policy import Decision
 from bot.support import conversations as conv_db
 from bot.support.conversations import Message
 from bot.support.dialogue import (
@@ -33,10 +35,11 @@ from bot.support.dialogue import (
     Knowledge,
     Reply,
     State,
+    clauses,
     step,
 )
 from escalation import incidents, presence, webhooks
-from escalation.sla import Team, due_at
+from escalation.sla import Team, due_at, is_working, pick_team
 from escalation.store import Status, Ticket, TicketStore
 from escalation.urgency import Context
 
@@ -128,6 +131,19 @@ class ChatService:
             average_wait_seconds=sum(now - t.created_at for t in waiting) / len(waiting) if waiting else 0.0,
             breached=sum(t.breached for t in open_tickets))
 
+    def readiness(self) -> list[str]:
+        """What keeps this server from serving: empty when the database answers and the model is
+        loaded."""
+        problems = []
+        try:
+            with reading(self.db) as conn:
+                conn.execute(sql("SELECT 1"))
+        except SQLAlchemyError as e:
+            problems.append(f"database: {type(e).__name__}")
+        if self.engine.model is None:
+            problems.append("model: not loaded")
+        return problems
+
     def agents_online(self, now: float, window: float = 300.0) -> int:
         """Agents active in the last five minutes, on any server."""
         with reading(self.db) as conn:
@@ -156,14 +172,18 @@ class ChatService:
         return (same or entry.questions)[0]
 
     def knowledge(self) -> Knowledge:
-        return Knowledge(classify=self.engine.predict_one, answer=self._answer, title=self._title)
+        return Knowledge(classify=self.engine.predict_one, answer=self._answer, title=self._title,
+                         max_clauses=self.settings.max_clauses)
 
     # -- conversations -----------------------------------------------------------------------------
-    def create_conversation(self, channel: str = "api", sender_key: str | None = None) -> tuple[str, str]:
+    def create_conversation(self, channel: str = "api", sender_key: str | None = None,
+                            client: str | None = None) -> tuple[str, str]:
+        """A new conversation; `client` is an opaque key of who started it (a hash of the
+        address), used to tell many users from one client opening many conversations."""
         with self.db.begin() as conn:
-            return conv_db.create(conn, self.clock(), channel, sender_key)
+            return conv_db.create(conn, self.clock(), channel, sender_key, client)
 
-    def conversation_for_sender(self, sender: str) -> str:
+    def conversation_for_sender(self, sender: str, client: str | None = None) -> str:
         """The conversation of a Rasa REST-channel sender, created on first contact."""
         key = f"rest:{sender}"
         with reading(self.db) as conn:
@@ -171,7 +191,7 @@ class ChatService:
         if cid:
             return cid
         try:
-            return self.create_conversation("rest", key)[0]
+            return self.create_conversation("rest", key, client)[0]
         except IntegrityError:  # a concurrent first message created it: use that one
             with reading(self.db) as conn:
                 cid = conv_db.by_sender(conn, key)
@@ -197,17 +217,21 @@ class ChatService:
             return conv.state, conv_db.transcript(conn, cid, after_seq)
 
     # -- a user turn -------------------------------------------------------------------------------
-    def _preclassify(self, cid: str, text: str, context: Context):
-        """Classify before taking the conversation lock, so encoding (the slow part) runs in
-        parallel across conversations; None when the turn will not need it."""
+    def _preclassify(self, cid: str, text: str, context: Context) -> dict[str, Decision]:
+        """Classify the message and its clauses (at most `max_clauses`) in one batched encoder
+        call, before any write transaction: encoding (the slow part) then runs in parallel across
+        conversations and never holds the database's write lock. Empty when the turn will not
+        need it."""
         msg = text.strip()
         if not msg or msg.startswith("/"):
-            return None
+            return {}
         with reading(self.db) as conn:
             conv, _ = conv_db.load(conn, cid)
         if conv.state.state in (State.QUEUED, State.WITH_AGENT):
-            return None
-        return msg, self.engine.predict_one(msg, replace(context, failed_attempts=conv.state.failed))
+            return {}
+        texts = list(dict.fromkeys([msg] + clauses(msg, self.settings.max_clauses)))
+        ctx = replace(context, failed_attempts=conv.state.failed)
+        return dict(zip(texts, self.engine.predict(texts, contexts=[ctx] * len(texts))))
 
     def send(self, cid: str, text: str, idem_key: str | None = None, context: Context | None = None) -> Turn:
         """One user turn. `context` (customer tier, repeat contacts) feeds the priority."""
@@ -215,14 +239,16 @@ class ChatService:
         context = context or Context()
         pre = self._preclassify(cid, text, context)
         knowledge = self.knowledge()
-        if pre is not None:
+        if pre:
             classify = knowledge.classify
-            knowledge = replace(knowledge, classify=lambda m: pre[1] if m == pre[0] else classify(m))
+            knowledge = replace(knowledge, classify=lambda m: pre[m] if m in pre else classify(m))
         with self.db.begin() as conn:
             conv, _ = conv_db.load(conn, cid, lock=True)
             if idem_key:
                 prior = conv_db.find_by_idem(conn, cid, idem_key)
                 if prior is not None:
+                    if prior.text != text:
+                        raise ConflictError("this idempotency key was already used for a different message")
                     return Turn(cid, prior, conv_db.replies_to(conn, prior.id), conv.state.state, conv.ticket_id, True)
             now = self.clock()
             user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key)
@@ -233,13 +259,17 @@ class ChatService:
             replies = list(outcome.replies)
             ticket_id = None
             if outcome.escalate is not None:
-                known = self._known_incident(conn, cid, state, outcome.escalate)
-                if known is not None:
-                    replies.append(known)
+                esc = outcome.escalate
+                incident = self._open_incident_about(conn, esc)
+                if incident is not None and not self._needs_own_ticket(esc):
+                    replies.append(self._incident_status(conn, incident, cid, state))
                 else:
-                    ticket, _ = self._escalate(conn, cid, state, outcome.escalate, now)
+                    ticket, _ = self._escalate(conn, cid, state, esc, now, incident)
                     ticket_id = ticket.id
                     replies += self._handoff_replies(state.lang, ticket, now)
+                    if incident is not None:
+                        replies.append(Reply(t(state.lang, "incident_linked",
+                                               topic=self._title(incident.intent, state.lang))))
             stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id)
                       for r in replies]
             conv_db.save_state(conn, cid, state, now, ticket_id)
@@ -251,46 +281,118 @@ class ChatService:
     def _eligible(self, lang: str, domain: str | None) -> list[Team]:
         return [tm for tm in self.teams if tm.can_take(lang, domain)] or list(self.teams)
 
-    def _escalate(self, conn, cid: str, state: ConvState, esc: Escalation, now: float) -> tuple[Ticket, bool]:
+    def _round_the_clock(self, priority: Priority) -> bool:
+        return priority in self.settings.round_the_clock
+
+    def _due(self, priority: Priority, now: float, teams: list[Team]) -> float:
+        created = datetime.fromtimestamp(now, timezone.utc)
+        return due_at(priority, created, teams, self._round_the_clock(priority)).timestamp()
+
+    def _off_hours(self, ticket: Ticket, now: float) -> bool:
+        """Nobody who could take this ticket is working now."""
+        return not is_working(datetime.fromtimestamp(now, timezone.utc), self._eligible(ticket.language, ticket.domain))
+
+    def _escalate(self, conn, cid: str, state: ConvState, esc: Escalation, now: float,
+                  incident: incidents.Incident | None = None) -> tuple[Ticket, bool]:
         meta = self.engine.model.meta.get(esc.intent or "")
         domain = meta.domain if meta else None
         teams = self._eligible(state.lang, domain)
-        due = due_at(esc.priority, datetime.fromtimestamp(now, timezone.utc), teams).timestamp()
+        team = pick_team(teams, datetime.fromtimestamp(now, timezone.utc))
         packet = self._packet(conn, cid, state, esc)
+        if incident is not None:
+            packet["incident"] = incident.id
+            incidents.join(conn, incident, cid)
         ticket, created = self.tickets.open_ticket(conn=conn, conversation_id=cid, priority=esc.priority,
-                                                      team=teams[0].name, now=now, due_at=due, language=state.lang,
-                                                      domain=domain, packet=packet, intent=esc.intent)
+                                                      team=team.name, now=now, due_at=self._due(esc.priority, now, teams),
+                                                      language=state.lang, domain=domain, packet=packet,
+                                                      intent=esc.intent,
+                                                      incident_id=incident.id if incident else None)
+        if self._round_the_clock(ticket.priority) and ticket.paged_at is None and self._off_hours(ticket, now):
+            self.tickets.mark_paged(conn, ticket.id, now)
+            webhooks.enqueue(conn, "oncall.page", oncall_event(ticket, now), now)
+            ticket = replace(ticket, paged_at=now)
         if created:
             webhooks.enqueue(conn, "ticket.created", ticket_event(ticket), now)
-            if esc.intent and esc.intent not in HUMAN_INTENTS:
-                p0_due = due_at(Priority.P0, datetime.fromtimestamp(now, timezone.utc), self.teams).timestamp()
-                inc = incidents.maybe_open(conn, self.tickets, intent=esc.intent, conversation_id=cid, now=now,
-                                           window=self.settings.incident_window_seconds,
-                                           min_conversations=self.settings.incident_min_conversations,
-                                           team=teams[0].name, due_at=p0_due)
-                if inc is not None:
-                    webhooks.enqueue(conn, "incident.opened", {"incident": inc.id, "intent": inc.intent,
-                                                               "ticket_id": inc.ticket_id,
-                                                               "conversations": inc.conversations}, now)
+            if incident is None and esc.intent and esc.intent not in HUMAN_INTENTS:
+                self._maybe_open_incident(conn, cid, esc.intent, team, now)
         return ticket, created
 
-    def _known_incident(self, conn, cid: str, state: ConvState, esc: Escalation) -> Reply | None:
-        """During an open incident about this problem, answer with its status instead of a ticket."""
+    def _maybe_open_incident(self, conn, cid: str, intent: str, team: Team, now: float) -> None:
+        since = incidents.counting_since(conn, intent, now - self.settings.incident_window_seconds)
+        recent = self.tickets.recent_conversations(conn, intent, since) | {cid}
+        inc = incidents.maybe_open(conn, self.tickets, intent=intent, recent=recent,
+                                   clients=conv_db.distinct_clients(conn, recent), now=now,
+                                   window=self.settings.incident_window_seconds,
+                                   min_conversations=self.settings.incident_min_conversations,
+                                   min_clients=self.settings.incident_min_clients, team=team.name,
+                                   due_at=self._due(Priority.P0, now, self.teams))
+        if inc is not None:
+            webhooks.enqueue(conn, "incident.opened", {"incident": inc.id, "intent": inc.intent,
+                                                       "ticket_id": inc.ticket_id,
+                                                       "conversations": inc.conversations}, now)
+
+    def _open_incident_about(self, conn, esc: Escalation) -> incidents.Incident | None:
         if not esc.intent or esc.intent in HUMAN_INTENTS:
             return None
-        inc = incidents.open_incident(conn, esc.intent)
-        if inc is None:
-            return None
-        incidents.join(conn, inc, cid)
+        return incidents.open_incident(conn, esc.intent)
+
+    def _needs_own_ticket(self, esc: Escalation) -> bool:
+        """Money or security at risk (a P0 message or intent) and asking for a person always get
+        a ticket of their own, never an incident's status answer."""
+        meta = self.engine.model.meta.get(esc.intent or "")
+        return esc.asked_for_person or esc.priority is Priority.P0 or (meta is not None and meta.priority is Priority.P0)
+
+    def _incident_status(self, conn, incident: incidents.Incident, cid: str, state: ConvState) -> Reply:
+        """During an open incident about this problem: its status instead of a ticket."""
+        incidents.join(conn, incident, cid)
         state.state, state.pending = State.BOT, None
         status = self.settings.status_page_url or "/status"
-        return Reply(t(state.lang, "incident", topic=self._title(esc.intent, state.lang), status=status))
+        return Reply(t(state.lang, "incident", topic=self._title(incident.intent, state.lang), status=status))
+
+    def decide_incident(self, incident_id: str, decision: str, by: str) -> incidents.Incident:
+        """Staff confirm an incident, or dismiss it as a false alarm: it ends, its ticket is
+        resolved, and every user it answered with its status gets a ticket of their own."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            inc = incidents.decide(conn, incidents.get(conn, incident_id), decision, by, now)
+            webhooks.enqueue(conn, f"incident.{decision}", {"incident": inc.id, "intent": inc.intent, "by": by}, now)
+            if decision != incidents.DISMISSED:
+                return inc
+            self.tickets.resolve_quietly(conn, inc.ticket_id, now)
+            for cid in inc.conversations:
+                conv, _ = conv_db.load(conn, cid, lock=True)
+                if conv.ticket_id is not None and self.tickets.is_open(conn, conv.ticket_id):
+                    continue
+                state = conv.state
+                prio, intent = (Priority(state.last_decision.get("priority", "P2")), state.last_decision.get("intent")) \
+                    if state.last_decision else (Priority.P2, inc.intent)
+                esc = Escalation(prio, f"incident {inc.id} about {inc.intent} was dismissed by {by}", intent)
+                state.state, state.pending = State.QUEUED, None
+                ticket, _ = self._escalate(conn, cid, state, esc, now)
+                for r in self._handoff_replies(state.lang, ticket, now):
+                    conv_db.add_message(conn, cid, "bot", r.text, now)
+                conv_db.save_state(conn, cid, state, now, ticket.id)
+            return inc
+
+    def incidents(self) -> list[incidents.Incident]:
+        with reading(self.db) as conn:
+            return incidents.listing(conn)
 
     def check_slas(self) -> list[Ticket]:
-        """Flag tickets past their due time and announce each breach once."""
+        """Flag tickets past their due time and announce each breach once; page on-call again for
+        round-the-clock tickets still waiting outside every team's hours."""
         now = self.clock()
+        self.page_oncall(now)
         return self.tickets.mark_breaches(
             now, on_breach=lambda conn, t: webhooks.enqueue(conn, "ticket.sla_breached", ticket_event(t), now))
+
+    def page_oncall(self, now: float) -> list[Ticket]:
+        """Page (a signed `oncall.page` webhook event) for every queued round-the-clock ticket that
+        nobody working could take, again every `oncall_repage_minutes` until it is claimed."""
+        return self.tickets.page_due(
+            now, list(self.settings.round_the_clock), self.settings.oncall_repage_minutes * 60,
+            want=lambda t: self._off_hours(t, now),
+            on_page=lambda conn, t: webhooks.enqueue(conn, "oncall.page", oncall_event(t, now), now))
 
     def _packet(self, conn, cid: str, state: ConvState, esc: Escalation) -> dict:
         """What the agent needs: transcript, what the bot tried, candidates, a suggested reply."""
@@ -312,7 +414,9 @@ class ChatService:
 
     def _handoff_replies(self, lang: str, ticket: Ticket, now: float) -> list[Reply]:
         left = round(ticket.due_at - now)  # whole seconds: float noise must not turn 30 minutes into 31
-        if left <= 3 * 3600:
+        if ticket.paged_at is not None:
+            eta = t(lang, "eta_oncall", minutes=max(1, math.ceil(left / 60)))
+        elif left <= 3 * 3600:
             eta = t(lang, "eta_minutes", minutes=max(1, math.ceil(left / 60)))
         else:
             tz = ZoneInfo(self.settings.display_timezone)
@@ -355,6 +459,9 @@ class ChatService:
     def release(self, ticket_id: str, agent: str, token: int, to_team: str | None = None) -> Ticket:
         """Put the ticket back in the queue (optionally another team's); the user waits again."""
         now = self.clock()
+        names = [team.name for team in self.teams]
+        if to_team is not None and to_team not in names:
+            raise DataError(f"unknown team {to_team!r}; teams: {', '.join(names)}")
         with self.db.begin() as conn:
             ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team, conn) if to_team
                       else self.tickets.release(ticket_id, agent, token, now, conn))
@@ -371,6 +478,12 @@ class ChatService:
                 self._move(conn, ticket, State.BOT if hand_back else State.RESOLVED, now, agent,
                            note="back_to_bot" if hand_back else "resolved_by_agent")
             return ticket
+
+
+def oncall_event(t: Ticket, now: float) -> dict:
+    return {"ticket_id": t.id, "priority": t.priority.value, "team": t.team, "language": t.language,
+            "intent": t.intent, "created_at": t.created_at, "due_at": t.due_at, "paged_at": now,
+            "waiting_seconds": round(now - t.created_at)}
 
 
 def ticket_event(t: Ticket) -> dict:

@@ -6,11 +6,14 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from bot.core.settings import Settings
 from bot.interfaces.api import errors, session
 from bot.interfaces.api.context import AppContext
+from bot.interfaces.api.events import StreamSlots
+from bot.interfaces.api.guard import InputGuard
 from bot.interfaces.api.limits import BodySizeLimit, RateLimiter
 from bot.interfaces.api.metrics import LatencyMiddleware, Metrics
 from bot.interfaces.api.schemas import TicketPublic
@@ -59,7 +62,9 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
                                              [settings.agents, settings.editors, settings.admins]),
         conversation_limiter=RateLimiter(settings.conversation_rate_per_minute),
         client_limiter=RateLimiter(settings.client_rate_per_minute),
+        login_failures=RateLimiter(settings.login_failures_per_minute),
         metrics=metrics, feed=ChangeFeed(service.db),
+        streams=StreamSlots(settings.max_streams_per_caller),
         board=QueueBoard(service.tickets, render=lambda ts: [TicketPublic.of(t).model_dump() for t in ts]))
 
     @asynccontextmanager
@@ -95,8 +100,20 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
 
     @app.get("/health", tags=["status"])
     def health() -> dict:
+        """Liveness: the process answers. It does not touch the database (see /ready)."""
         return {"status": "ok"}
 
+    @app.get("/ready", tags=["status"], responses={503: {"description": "database or model not ready"}})
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and the model is loaded. A load balancer sends traffic
+        only to servers that are ready."""
+        problems = service.readiness()
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503,
+                                headers={"Retry-After": errors.RETRY_AFTER})
+        return JSONResponse({"status": "ready"})
+
+    app.add_middleware(InputGuard)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.settings import Settings
+from bot.interfaces.api.events import StreamSlots
 from bot.interfaces.api.limits import RateLimiter
 from bot.interfaces.api.metrics import Metrics
 from bot.interfaces.api.session import Credentials, Staff
@@ -23,9 +24,11 @@ class AppContext:
     session_secret: bytes
     conversation_limiter: RateLimiter
     client_limiter: RateLimiter
+    login_failures: RateLimiter  # failed sign-ins per client address
     metrics: Metrics
     feed: ChangeFeed
     board: QueueBoard  # the head of the queue, shared by every console of this process
+    streams: StreamSlots  # live event streams open per caller
 
     def seen(self, staff: Staff) -> None:
         """An agent's activity counts them as online (written at most every 30 s)."""

@@ -1,6 +1,8 @@
 """FastAPI dependencies: the service, who is calling, and their rights."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from typing import Annotated
 
@@ -9,6 +11,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from bot.interfaces.api import session
 from bot.interfaces.api.context import AppContext
 from bot.interfaces.api.session import ADMIN, AGENT, EDITOR, Staff
+from bot.support import revocations
 from bot.support.service import ChatService
 
 
@@ -45,7 +48,9 @@ def session_staff(request: Request) -> Staff | None:
     if not cookie:
         return None
     found = session.verify(get_context(request).session_secret, cookie, time.time())
-    return Staff(found[0], found[1]) if found else None
+    if found is None or revocations.is_revoked(get_context(request).service.db, cookie.partition(".")[2]):
+        return None
+    return Staff(found[0], found[1])
 
 
 def _caller(request: Request, acting_as: str) -> Staff:
@@ -105,8 +110,29 @@ def conversation_access(request: Request, conversation_id: Annotated[str, Path(m
 ConversationId = Annotated[str, Depends(conversation_access)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the connecting one, or, when that is a trusted proxy
+    (TRIAGE_TRUSTED_PROXIES), the last address in X-Forwarded-For that is not a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = get_context(request).settings.trusted_proxies
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
+
+
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request)
+
+
+def client_id(request: Request) -> str:
+    """An opaque, keyed hash of the client's address: enough to tell clients apart, never the
+    address itself (it is personal data)."""
+    digest = hmac.new(get_context(request).session_secret, client_address(request).encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
 
 
 def client_rate_limit(request: Request) -> None:

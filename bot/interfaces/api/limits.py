@@ -65,6 +65,13 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
+    def exhausted(self, key: str) -> bool:
+        """Whether `allow(key)` would refuse now (without spending a token)."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            return min(self.capacity, tokens + (now - last) * self.refill) < 1.0
+
     def allow(self, key: str) -> bool:
         now = self.clock()
         with self._lock:

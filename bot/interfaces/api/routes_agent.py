@@ -1,13 +1,16 @@
 """Human agents: the queue, claims, replies and closing; and the public status."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Literal
 
-from bot.interfaces.api.deps import CurrentAgent, ServiceDep
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from bot.interfaces.api.deps import CurrentAgent, ServiceDep, get_context
 from bot.interfaces.api.schemas import (
     AgentReply,
     ClaimNext,
     ClaimToken,
+    IncidentPublic,
     MessagePublic,
     StatusPublic,
     TicketDetail,
@@ -53,7 +56,10 @@ def renew(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: Servic
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=MessagePublic)
-def reply(ticket_id: str, body: AgentReply, agent: CurrentAgent, service: ServiceDep) -> MessagePublic:
+def reply(ticket_id: str, body: AgentReply, agent: CurrentAgent, service: ServiceDep, request: Request) -> MessagePublic:
+    limit = get_context(request).settings.max_reply_chars
+    if len(body.text) > limit:
+        raise HTTPException(413, f"reply is longer than {limit} characters")
     return MessagePublic.of(service.agent_reply(ticket_id, agent.name, body.claim_token, body.text))
 
 
@@ -76,6 +82,22 @@ def resolve(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: Serv
 def hand_back(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
     """Resolve the ticket and give the conversation back to the bot."""
     return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=True))
+
+
+@router.get("/incidents", response_model=list[IncidentPublic])
+def incidents(agent: CurrentAgent, service: ServiceDep) -> list[IncidentPublic]:
+    """The newest incidents, open ones first."""
+    return [IncidentPublic.of(i) for i in service.incidents()]
+
+
+@router.post("/incidents/{incident_id}/{decision}", response_model=IncidentPublic,
+             responses={404: {"description": "no such incident"}, 409: {"description": "already dismissed"}})
+def decide_incident(incident_id: str, decision: Literal["confirm", "dismiss"], agent: CurrentAgent,
+                    service: ServiceDep) -> IncidentPublic:
+    """Confirm an incident, or dismiss it as a false alarm: it ends, its ticket is resolved, and
+    every user it answered with its status gets a ticket of their own."""
+    return IncidentPublic.of(service.decide_incident(incident_id, {"confirm": "confirmed", "dismiss": "dismissed"}[decision],
+                                                     agent.name))
 
 
 status_router = APIRouter(tags=["status"])

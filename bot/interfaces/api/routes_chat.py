@@ -1,16 +1,23 @@
 """End users: conversations and the Rasa-compatible REST channel."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+import jwt
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from bot.interfaces.api.deps import (
     ClientLimited,
     ConversationId,
     ServiceDep,
+    bearer,
+    client_id,
     get_context,
 )
 from bot.interfaces.api.schemas import (
     ButtonPublic,
+    ContextIn,
     ConversationCreated,
     MessageCreate,
     MessagePublic,
@@ -35,10 +42,31 @@ def _check_rate(request: Request, cid: str) -> None:
         raise HTTPException(429, "too many messages in this conversation; slow down", headers={"Retry-After": "5"})
 
 
+def context_signature(secret: str, conversation_id: str, tier: str | None, returns_24h: int) -> str:
+    """What the operator's backend sends as `context.signature` (hex HMAC-SHA256)."""
+    msg = f"{conversation_id}|{tier or ''}|{returns_24h}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def _trusted_context(request: Request, conversation_id: str, given: ContextIn | None) -> Context | None:
+    """Context raises priority, so an end user cannot set it: it must be signed by the operator's
+    backend (TRIAGE_CONTEXT_SECRET) for this conversation."""
+    if given is None:
+        return None
+    secret = get_context(request).settings.context_secret
+    if not secret:
+        raise HTTPException(403, "message context is not accepted here: the operator has not configured "
+                                 "TRIAGE_CONTEXT_SECRET to sign it")
+    good = context_signature(secret, conversation_id, given.tier, given.returns_24h)
+    if not given.signature or not hmac.compare_digest(given.signature.encode(), good.encode()):
+        raise HTTPException(403, "message context needs a valid signature from the operator's backend")
+    return Context(tier=given.tier.lower() if given.tier else None, returns_24h=given.returns_24h)
+
+
 @router.post("/conversations", status_code=201, response_model=ConversationCreated, tags=["conversations"])
-def create_conversation(service: ServiceDep) -> ConversationCreated:
+def create_conversation(request: Request, service: ServiceDep) -> ConversationCreated:
     """Start a conversation. The token grants access to this conversation only."""
-    cid, token = service.create_conversation()
+    cid, token = service.create_conversation(client=client_id(request))
     return ConversationCreated(id=cid, token=token)
 
 
@@ -48,8 +76,7 @@ def send_message(conversation_id: ConversationId, body: MessageCreate, request: 
     """Send a user message (or a button payload) and get the bot's replies."""
     _check_length(request, body.text)
     _check_rate(request, conversation_id)
-    ctx = Context(tier=body.context.tier.lower() if body.context.tier else None,
-                  returns_24h=body.context.returns_24h) if body.context else None
+    ctx = _trusted_context(request, conversation_id, body.context)
     turn = service.send(conversation_id, body.text, body.idempotency_key, ctx)
     get_context(request).metrics.turn(turn)
     return TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
@@ -67,11 +94,36 @@ def read_transcript(conversation_id: ConversationId, service: ServiceDep,
                             messages=[MessagePublic.of(m) for m in msgs])
 
 
-@router.post("/webhooks/rest/webhook", response_model=list[RasaReply], tags=["rasa"])
-def rasa_rest_webhook(body: RasaMessage, request: Request, service: ServiceDep) -> list[RasaReply]:
+def _rasa_sender(request: Request, sender: str, token: str | None) -> str:
+    """The conversation key of a Rasa REST-channel sender. With TRIAGE_RASA_TOKEN (`?token=`, as
+    Rasa's --auth-token) or TRIAGE_RASA_JWT_SECRET (a HS256 `Authorization: Bearer` JWT, as
+    Rasa's --jwt-secret) the caller is the operator's trusted front end and `sender` is taken as
+    given. Without either, the channel is open: a sender id is then scoped to the calling client,
+    so nobody can guess their way into another client's conversation."""
+    s = get_context(request).settings
+    if s.rasa_token or s.rasa_jwt_secret:
+        if s.rasa_token and token and hmac.compare_digest(token.encode(), s.rasa_token.encode()):
+            return sender
+        jwt_token = bearer(request)
+        if s.rasa_jwt_secret and jwt_token:
+            try:
+                jwt.decode(jwt_token, s.rasa_jwt_secret, algorithms=["HS256"])
+                return sender
+            except jwt.PyJWTError as e:
+                raise HTTPException(401, f"invalid JWT: {e}", headers={"WWW-Authenticate": "Bearer"}) from None
+        raise HTTPException(401, "the Rasa channel needs its token (?token=) or a JWT (Authorization: Bearer)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return f"{client_id(request)}:{sender}"
+
+
+@router.post("/webhooks/rest/webhook", response_model=list[RasaReply], tags=["rasa"],
+             responses={401: {"description": "the channel's token or JWT is missing or wrong"}})
+def rasa_rest_webhook(body: RasaMessage, request: Request, service: ServiceDep,
+                      token: str | None = Query(None, max_length=512, description="TRIAGE_RASA_TOKEN, when set.")
+                      ) -> list[RasaReply]:
     """Rasa's REST channel: `{"sender", "message"}` in, `[{"recipient_id", "text", "buttons"?}]` out."""
     _check_length(request, body.message)
-    cid = service.conversation_for_sender(body.sender)
+    cid = service.conversation_for_sender(_rasa_sender(request, body.sender, token), client=client_id(request))
     _check_rate(request, cid)
     turn = service.send(cid, body.message)
     get_context(request).metrics.turn(turn)

@@ -82,7 +82,8 @@ def try_it(body: TryIn, editor: CurrentEditor, svc: EditorDep) -> DecisionPublic
 
 @router.get("/golden", response_model=list[GoldenPublic])
 def list_golden(editor: CurrentEditor, svc: EditorDep) -> list[GoldenPublic]:
-    return [GoldenPublic(**g.__dict__) for g in svc.golden()]
+    known = svc.targets()
+    return [GoldenPublic(**g.__dict__, stale=g.expected not in known) for g in svc.golden()]
 
 
 @router.post("/golden", response_model=GoldenPublic, status_code=201)

@@ -21,12 +21,12 @@ from bot.interfaces.api.deps import (
     CurrentAgent,
     CurrentStaff,
     ServiceDep,
-    client_rate_limit,
+    client_key,
     get_context,
     session_staff,
 )
 from bot.interfaces.api.schemas import MessagePublic, TicketPublic
-from bot.support import dashboard
+from bot.support import dashboard, revocations
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"chat": None, "login": None, "agent": AGENT, "editor": EDITOR, "dashboard": "staff"}
@@ -83,9 +83,14 @@ class Me(BaseModel):
 @router.post("/auth/login", response_model=Me, responses={401: {"description": "unknown key"}})
 def login(body: LoginIn, request: Request, response: Response) -> Me:
     """Exchange an API key for a signed session cookie (HttpOnly, SameSite=Strict)."""
-    client_rate_limit(request)
-    staff = get_context(request).credentials.lookup(body.key)
+    ctx = get_context(request)
+    address = client_key(request)
+    if ctx.login_failures.exhausted(address):
+        raise HTTPException(429, "too many failed sign-ins from this address; wait a minute",
+                            headers={"Retry-After": "60"})
+    staff = ctx.credentials.lookup(body.key)
     if staff is None:
+        ctx.login_failures.allow(address)  # only failures count against the address
         raise HTTPException(401, "unknown key")
     hours = get_context(request).settings.session_hours
     cookie = session.sign(get_context(request).session_secret, staff.name, staff.roles, time.time() + hours * 3600)
@@ -95,7 +100,15 @@ def login(body: LoginIn, request: Request, response: Response) -> Me:
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(response: Response) -> Response:
+def logout(request: Request) -> Response:
+    """Sign out: the cookie is refused from now on (on every server), not just deleted. Needs the
+    CSRF header, so another site cannot sign staff out."""
+    if session.CSRF_HEADER not in request.headers:
+        raise HTTPException(403, f"sign-out must send the {session.CSRF_HEADER} header")
+    cookie = request.cookies.get(session.COOKIE)
+    found = session.parts(cookie) if cookie and cookie.isascii() else None
+    if found is not None:
+        revocations.revoke(get_context(request).service.db, found[0], found[1], time.time())
     response = Response(status_code=204)
     response.delete_cookie(session.COOKIE, path="/")
     return response
@@ -136,7 +149,8 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
             out.append(("state", {"state": state.state.value, "language": state.lang}))
         return out
 
-    return events.stream(request, feed, poll, lambda seen: feed.conversation_changed(conversation_id, seen), seconds)
+    return events.stream(request, feed, poll, lambda seen: feed.conversation_changed(conversation_id, seen), seconds,
+                         slots=get_context(request).streams, caller=f"conversation:{conversation_id}")
 
 
 def _board(ctx: AppContext, agent: str, fresh: bool = False) -> dict:
@@ -190,7 +204,8 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
         return feed.tickets_tick > seen or (followed is not None and feed.conversation_changed(followed, seen))
 
     # Lapsed leases return tickets to the queue without a write: look again every 10 s.
-    return events.stream(request, feed, poll, relevant, seconds, fallback=10.0)
+    return events.stream(request, feed, poll, relevant, seconds, fallback=10.0,
+                         slots=get_context(request).streams, caller=f"staff:{agent.name}")
 
 
 # -- dashboard --------------------------------------------------------------------------------------

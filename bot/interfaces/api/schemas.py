@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 
 class FromDomain(BaseModel):
@@ -23,8 +23,13 @@ class ConversationCreated(BaseModel):
 
 
 class ContextIn(BaseModel):
+    """What the operator's backend knows of the user. It raises priority, so it is believed only
+    with `signature`: hex HMAC-SHA256 under TRIAGE_CONTEXT_SECRET of
+    `"{conversation_id}|{tier or ''}|{returns_24h}"` (see the README's threat model)."""
+
     tier: str | None = Field(None, max_length=32, description="Customer tier; vip/premium raise routine requests.")
-    returns_24h: int = Field(0, ge=0, le=10_000, description="Times this user came back in the last 24 hours.")
+    returns_24h: StrictInt = Field(0, ge=0, le=10_000, description="Times this user came back in the last 24 hours.")
+    signature: str | None = Field(None, max_length=128, description="The operator backend's signature of this context.")
 
 
 class MessageCreate(BaseModel):
@@ -108,8 +113,18 @@ class ClaimNext(BaseModel):
     teams: list[str] | None = None
 
 
+class IncidentPublic(FromDomain):
+    id: str
+    intent: str
+    ticket_id: str
+    opened_at: float
+    conversations: list[str]
+    status: Literal["open", "confirmed", "dismissed"]
+    decided_by: str | None = None
+
+
 class ClaimToken(BaseModel):
-    claim_token: int = Field(ge=0, le=2**31 - 1)
+    claim_token: StrictInt = Field(ge=0, le=2**31 - 1, description="The token from the claim (an integer).")
 
 
 class AgentReply(ClaimToken):
@@ -219,6 +234,8 @@ class GoldenPublic(GoldenIn):
     id: str
     created_by: str
     created_at: float
+    stale: bool = Field(False, description="Its expected intent or entry no longer exists: it is skipped "
+                                           "by the publish gate until fixed or deleted.")
 
 
 class AuditPublic(BaseModel):

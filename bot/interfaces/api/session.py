@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 
 AGENT, EDITOR, ADMIN = "agent", "editor", "admin"
@@ -26,18 +27,31 @@ def derive_secret(explicit: str | None, credentials: list[dict[str, str]]) -> by
 
 
 def sign(secret: bytes, name: str, roles: frozenset[str], expires: float) -> str:
-    body = base64.urlsafe_b64encode(json.dumps([name, sorted(roles), int(expires)]).encode()).decode()
+    # A nonce makes every sign-in's cookie distinct, so signing one out never revokes another.
+    payload = [name, sorted(roles), int(expires), secrets.token_hex(8)]
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
     mac = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     return f"{body}.{mac}"
 
 
+def parts(cookie: str) -> tuple[str, int] | None:
+    """(MAC, expiry) of a cookie this server could have signed (not verified), or None."""
+    body, _, mac = cookie.partition(".")
+    try:
+        return mac, int(json.loads(base64.urlsafe_b64decode(body.encode()))[2])
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
 def verify(secret: bytes, cookie: str, now: float) -> tuple[str, frozenset[str]] | None:
+    if not cookie.isascii():  # a cookie this server signed is ASCII; anything else is forged or garbled
+        return None
     body, _, mac = cookie.partition(".")
     good = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     if not mac or not hmac.compare_digest(mac, good):
         return None
     try:
-        name, roles, expires = json.loads(base64.urlsafe_b64decode(body.encode()))
+        name, roles, expires = json.loads(base64.urlsafe_b64decode(body.encode()))[:3]
     except (ValueError, TypeError):
         return None
     if not isinstance(name, str) or not isinstance(roles, list) or not isinstance(expires, int) or expires <= now:

@@ -5,6 +5,8 @@ from sqlalchemy import text
 from bot.core.db import current_revision, metadata, upgrade
 from tests.conftest import fresh_database
 
+HEAD = "0009"  # the newest migration
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_at_0007(request, tmp_path):
@@ -46,7 +48,7 @@ def test_a_database_made_before_incident_columns_is_converted(db_at_0007):
                           "('t2', 'conv-1', 'conv-1', :status, 2, :team, :created_at, :due_at, :claim_token, "
                           ":breached, :packet)"), row)
     upgrade(e)
-    assert current_revision(e) == "0008"
+    assert current_revision(e) == HEAD
     from escalation.store import TicketStore
 
     store = TicketStore(e)
@@ -59,3 +61,23 @@ def test_a_database_made_before_incident_columns_is_converted(db_at_0007):
     again, created = store.open_ticket(conversation_id=None, incident_id="abc", priority=Priority.P0,
                                        team="support", now=3.0, due_at=4.0)
     assert not created and again.id == "t1"
+
+
+def test_a_0008_database_gains_client_keys_incident_decisions_and_revocations(db_at_0007):
+    """Conversations, incidents and tickets written before 0009 keep working after it."""
+    e = db_at_0007
+    upgrade(e, "0008")
+    with e.begin() as conn:
+        conn.execute(text("INSERT INTO conversations (id, token_hash, channel, state, status, created_at, updated_at) "
+                          "VALUES ('c1', 'h', 'api', '{\"state\": \"bot\"}', 'bot', 1.0, 1.0)"))
+        conn.execute(text("INSERT INTO incidents (id, intent, open_key, ticket_id, opened_at, conversations) "
+                          "VALUES ('i1', 'outage', 'outage', 't1', 1.0, '[\"c1\"]')"))
+    upgrade(e)
+    assert current_revision(e) == HEAD
+    from bot.support.conversations import distinct_clients
+    from escalation import incidents
+
+    with e.begin() as conn:
+        inc = incidents.get(conn, "i1")
+        assert inc.status == incidents.OPEN and inc.decided_by is None
+        assert distinct_clients(conn, {"c1"}) == 1

@@ -38,8 +38,39 @@ def test_sign_in_sets_a_signed_cookie_that_grants_the_keys_roles(client):
     # Unsafe requests by cookie need the pages' header (a cross-site form cannot send it).
     assert client.post("/agent/claim-next", json={}).status_code == 403
     assert client.post("/agent/claim-next", json={}, headers={session.CSRF_HEADER: "1"}).status_code == 204
-    assert client.post("/auth/logout").status_code == 204
+    assert client.post("/auth/logout").status_code == 403                     # a cross-site form cannot sign out
+    assert client.post("/auth/logout", headers={session.CSRF_HEADER: "1"}).status_code == 204
     assert client.get("/auth/me").status_code == 401
+
+
+def test_a_signed_out_cookie_stays_refused_even_if_kept(client):
+    client.post("/auth/login", json={"key": KEYS["agent"]})
+    kept = client.cookies.get(session.COOKIE)
+    assert client.post("/auth/logout", headers={session.CSRF_HEADER: "1"}).status_code == 204
+    client.cookies.set(session.COOKIE, kept)                                   # replayed after logout
+    assert client.get("/auth/me").status_code == 401
+    assert client.get("/agent/queue").status_code == 401
+    client.post("/auth/login", json={"key": KEYS["agent"]})                   # a new sign-in works
+    assert client.get("/auth/me").status_code == 200
+
+
+def test_failed_sign_ins_lock_the_address_out_but_do_not_spend_the_request_budget(client):
+    for _ in range(5):
+        assert client.post("/auth/login", json={"key": "wrong-key-123456"}).status_code == 401
+    r = client.post("/auth/login", json={"key": "wrong-key-123456"})
+    assert r.status_code == 429 and r.headers["retry-after"]
+
+
+def test_a_right_key_is_not_refused_after_ordinary_traffic(client):
+    for _ in range(30):                                                        # many requests, no failures
+        client.get("/locales")
+    assert client.post("/auth/login", json={"key": KEYS["agent"]}).status_code == 200
+
+
+def test_non_ascii_session_cookie_is_no_session(client):
+    raw = {"cookie": f"{session.COOKIE}=abc.café".encode()}                 # UTF-8 bytes on the wire
+    assert client.get("/auth/me", headers=raw).status_code == 401
+    assert client.get("/agent", headers=raw, follow_redirects=False).status_code == 303
 
 
 def test_forged_or_expired_cookies_are_refused(client):

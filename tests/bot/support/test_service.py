@@ -125,39 +125,6 @@ def test_new_tickets_and_breaches_are_announced_once(service):
                                                                                 "ticket.sla_breached"]
 
 
-def test_a_burst_of_one_problem_becomes_one_incident(db_engine, tiny_model, fake_embedder):
-    from escalation.webhooks import Dispatcher
-
-    svc = make_service(db_engine, tiny_model, fake_embedder, incident_min_conversations=3,
-                       incident_window_seconds=600, status_page_url="https://status.example")
-    tickets = []
-    for i in range(3):
-        cid, _ = svc.create_conversation()
-        svc.clock.now += 30
-        tickets.append(svc.send(cid, "my account was hacked").ticket_id)
-    queue = svc.tickets.queue(svc.clock.now)
-    incident = next(t for t in queue if t.incident_id is not None)
-    assert incident.conversation_id is None
-    assert incident.priority.value == "P0" and len(incident.packet["conversations"]) == 3
-    assert "incident.opened" in [p["event"] for p in Dispatcher(svc.db, None, "k").pending()]
-    # the fourth user gets the status answer, not a ticket
-    cid, _ = svc.create_conversation()
-    turn = svc.send(cid, "my account was hacked")
-    assert turn.ticket_id is None and turn.state is State.BOT
-    assert "We know" in turn.replies[-1].text and "https://status.example" in turn.replies[-1].text
-    assert len(svc.tickets.queue(svc.clock.now)) == 4
-    # an agent takes the incident; its ticket has no single conversation to reply to
-    claimed = svc.claim("ann", incident.id)
-    from bot.core.errors import ConflictError
-
-    with pytest.raises(ConflictError, match="no single conversation"):
-        svc.agent_reply(incident.id, "ann", claimed.claim_token, "on it")
-    svc.close(incident.id, "ann", claimed.claim_token, hand_back=False)
-    # incident over: the next user gets a ticket again
-    cid, _ = svc.create_conversation()
-    assert svc.send(cid, "my account was hacked").ticket_id is not None
-
-
 def test_different_problems_do_not_make_an_incident(db_engine, tiny_model, fake_embedder):
     svc = make_service(db_engine, tiny_model, fake_embedder, incident_min_conversations=2)
     for text in ("my account was hacked", "/human"):

@@ -209,3 +209,23 @@ def test_agent_transfers_a_ticket_to_another_team(live, new_page, page):
     agent.locator("#queue .ticket", has_text="team night").wait_for()      # back in the queue, live
     (ticket,) = [t for t in live.service.tickets.open_tickets()]
     assert ticket.team == "night" and ticket.status.value == "queued"
+
+
+@pytest.mark.parametrize("target", ["/%5Cexample.org/x", "/%09/example.org/x", "/%5C%5Cexample.org/x",
+                                    "//example.org/x", "/%5C/example.org"])
+def test_sign_in_never_redirects_to_another_origin(live, new_page, target):
+    p = new_page()
+    p.goto(f"{live.url}/login?next={target}")
+    p.fill("#key", KEYS["agent"])
+    p.click("#signin")
+    p.wait_for_url(lambda url: "/login" not in url)
+    assert p.url.startswith(live.url + "/")                           # still on this site
+    assert "example.org" not in p.url.split("/", 3)[2]
+
+
+def test_sign_in_follows_a_path_on_this_site(live, new_page):
+    p = new_page()
+    p.goto(f"{live.url}/login?next=/dashboard")
+    p.fill("#key", KEYS["agent"])
+    p.click("#signin")
+    p.wait_for_url(f"{live.url}/dashboard")
