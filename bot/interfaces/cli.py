@@ -270,12 +270,11 @@ def serve(
     encoder: EncoderOpt = None,
 ):
     """Serve the chat, agent and status API (OpenAPI docs at /docs)."""
-    import logging
 
     import uvicorn
 
     from bot.core.db import make_engine, upgrade
-    from bot.core.redact import RedactingFilter
+    from bot.core.redact import install_log_redaction
     from bot.interfaces.api import create_app
     from bot.ml.engine import TriageEngine
     from bot.support.service import ChatService
@@ -292,23 +291,26 @@ def serve(
         service = ChatService(engine, db_engine, settings)
         dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
         api = create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.INFO, handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     if not (settings.agents or settings.admins):
         _err("warning: no agent credentials configured (TRIAGE_AGENTS / TRIAGE_ADMINS): nobody can take tickets")
     base = f"http://{settings.host}:{settings.port}"
     _err(f"triage serving on {base} (API docs at {base}/docs), database {settings.database_url.split('@')[-1]}")
     _err(f"  chat widget {base}/chat · agent console {base}/agent · FAQ editor {base}/editor · "
          f"dashboard {base}/dashboard (sign in with an API key)")
+    # X-Forwarded-For is read by the app from TRIAGE_TRUSTED_PROXIES only (uvicorn's own default
+    # would believe it from 127.0.0.1).
     uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None,
-                timeout_graceful_shutdown=5)
+                proxy_headers=False, timeout_graceful_shutdown=5)
 
 
 @app.command()
 def actions(
     model: Annotated[Path, typer.Option("--model", "-m", help="Model directory.")] = Path("models/default"),
     port: Annotated[int, typer.Option(help="Action server port (Rasa's default is 5055).")] = 5055,
+    host: Annotated[str, typer.Option(help="Address to listen on: this machine only by default; 0.0.0.0 "
+                                           "exposes it to the network (the action server has no "
+                                           "authentication of its own).")] = "127.0.0.1",
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
     encoder: EncoderOpt = None,
 ):
@@ -328,11 +330,11 @@ def actions(
         db_engine = make_engine(settings.database_url)
         upgrade(db_engine)
         executor = make_executor(ChatService(engine, db_engine, settings))
-    _err(f"triage actions: rasa-sdk action server on port {port} "
-         f"(point your Rasa endpoints.yml action_endpoint at http://<host>:{port}/webhook)")
+    _err(f"triage actions: rasa-sdk action server on {host}:{port} "
+         f"(point your Rasa endpoints.yml action_endpoint at http://{host}:{port}/webhook)")
     # rasa-sdk's own `run` forks workers that must pickle the app; the engine and the database
     # connection pool cannot be pickled, so serve rasa-sdk's app in this one process.
-    create_action_app(executor).run(host="0.0.0.0", port=port, single_process=True, access_log=False)
+    create_action_app(executor).run(host=host, port=port, single_process=True, access_log=False)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.errors import ConflictError, DataError, NotFoundError, PublishRefused
-from bot.core.vocabulary import OUT_OF_SCOPE, faq_label
+from bot.core.vocabulary import OUT_OF_SCOPE, faq_id_of, faq_label
 from bot.ml.policy import Decision
 from bot.support import audit
 from bot.support.service import ChatService
@@ -164,8 +164,8 @@ class EditorService:
     def targets(self) -> set[str]:
         """What a golden question may expect: the model's intents, a live FAQ entry, out_of_scope."""
         self.chat.sync_faqs()
-        return ({OUT_OF_SCOPE} | set(self._engine.model.meta)
-                | {faq_label(e.id) for e in self._engine.faq_index.store})
+        intents = {k for k in self._engine.model.meta if faq_id_of(k) is None}
+        return {OUT_OF_SCOPE} | intents | {faq_label(e.id) for e in self._engine.faq_index.store}
 
     def add_golden(self, question: str, expected: str, actor: str) -> Golden:
         if expected not in self.targets():

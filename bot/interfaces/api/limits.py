@@ -7,10 +7,6 @@ import time
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Pure ASGI middleware: refuse bodies over `max_bytes`, announced or streamed."""
 
@@ -29,21 +25,30 @@ class BodySizeLimit:
                     too_big = False
                 if too_big:
                     return await _reject(send, self.max_bytes)
-        seen = 0
-
-        async def limited() -> dict:
-            nonlocal seen
+        # No length announced (a chunked body): read it here, up to the limit, so that an
+        # oversized one is a 413 and never reaches a route half-read.
+        body, more = b"", True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay(message, receive), send)
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await _reject(send, self.max_bytes)
+        await self.app(scope, _replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
 
-        try:
-            await self.app(scope, limited, send)
-        except BodyTooLarge:
-            await _reject(send, self.max_bytes)
+
+def _replay(first: dict, then: Receive) -> Receive:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        return await then()
+    return receive
 
 
 async def _reject(send: Send, limit: int) -> None:

@@ -219,7 +219,11 @@ def stats(staff: CurrentStaff, service: ServiceDep,
             "containment_rate": s.containment_rate, "messages": s.messages, "routes": s.routes,
             "escalations": s.escalations, "breaches": s.breaches, "waiting": s.waiting,
             "median_wait_seconds": s.median_wait_seconds,
-            "busiest": [{"intent": b.intent, "messages": b.messages, "escalated": b.escalated} for b in s.busiest]}
+            "busiest": [{"intent": b.intent, "messages": b.messages, "escalated": b.escalated} for b in s.busiest],
+            # The alarm: round-the-clock tickets that paged on-call and still wait for a claim.
+            "oncall_paging": [{"ticket_id": t.id, "priority": t.priority.value, "team": t.team,
+                               "waiting_seconds": round(now - t.created_at), "paged_at": t.paged_at}
+                              for t in service.tickets.paging()]}
 
 
 def _report(request: Request):

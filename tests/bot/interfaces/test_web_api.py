@@ -180,3 +180,16 @@ def test_dashboard_report_is_the_newest_evaluation(client, settings):
     assert r["plots"] == ["/dashboard/report/confusion_matrix.png"]
     assert client.get(r["plots"][0], headers=H(KEYS["admin"])).status_code == 200
     assert client.get("/dashboard/report/..%2Freport.json", headers=H(KEYS["admin"])).status_code == 404
+
+
+def test_dashboard_stats_carry_the_on_call_alarm(db_engine, tiny_model, fake_embedder, tmp_path):
+    from tests.factories import Clock, api_client
+
+    s = Settings(encoder="fake:64", admins={"root": KEYS["admin"]}, client_rate_per_minute=10_000,
+                 teams=[{"name": "day", "timezone": "UTC", "opens": "08:00", "closes": "16:00"}])
+    svc = make_service(db_engine, tiny_model, fake_embedder, s, clock=Clock(1_800_000_000.0 - 2 * 3600))  # 06:00
+    with api_client(svc, s) as c:
+        cid, token = new_conv(c)
+        c.post(f"/conversations/{cid}/messages", json={"text": "my account was hacked"}, headers=H(token))
+        (alarm,) = c.get("/dashboard/stats", headers=H(KEYS["admin"])).json()["oncall_paging"]
+        assert alarm["priority"] == "P0" and alarm["paged_at"] is not None

@@ -191,3 +191,34 @@ def test_button_titles_are_in_the_users_language(service):
     assert service._title("faq/fees", "zh") == "交易手续费是多少" and service._title("faq/fees", "en") == "what are the trading fees"
     # Trained intents carry the first example in each language as their title.
     assert service.engine.model.meta["reset_password"].titles["en"] == "I forgot my password"
+
+
+def test_a_message_of_many_sentences_is_capped_and_classified_in_one_batch_outside_writes(service, monkeypatch):
+    """121 sentences used to be 121 classifications inside the write transaction and 121 replies."""
+    calls, in_write = [], {"now": False}
+    predict = service.engine.predict
+
+    def counting(texts, *a, **kw):
+        assert not in_write["now"], "classification inside a write transaction"
+        calls.append(list(texts))
+        return predict(texts, *a, **kw)
+    monkeypatch.setattr(service.engine, "predict", counting)
+    begin = service.db.begin
+
+    class Tracked:
+        def __enter__(self):
+            in_write["now"] = True
+            self.cm = begin()
+            return self.cm.__enter__()
+
+        def __exit__(self, *exc):
+            in_write["now"] = False
+            return self.cm.__exit__(*exc)
+    monkeypatch.setattr(service.db, "begin", lambda: Tracked())
+
+    cid, _ = service.create_conversation()
+    text = " ".join(["What are the trading fees?", "My account was hacked."] * 60 + ["Thanks."])
+    turn = service.send(cid, text)
+    assert len(calls) == 1 and len(calls[0]) <= service.settings.max_clauses + 1
+    assert len(turn.replies) <= service.settings.max_clauses + 1
+    assert turn.escalated == "P0"                                       # the urgent part is not lost
