@@ -91,11 +91,26 @@
     stream = listen(() => `/agent/events?after=${lastSeq}` + (current ? `&ticket=${current.id}` : ""), (name, data) => {
       $("live").textContent = "live";
       if (name === "board") {
-        board = data; offset = data.now - Date.now() / 1000; renderBoard();
+        board = data; offset = data.now - Date.now() / 1000; renderBoard(); loadIncidents();
         if (current && !data.mine.some(t => t.id === current.id)) closeDetail();
       }
       if (name === "message" && current) msg(data);
     });
+  }
+
+  // Incidents: a burst of one problem. Staff confirm it, or dismiss a false alarm (the users it
+  // answered with its status then get tickets of their own).
+  async function loadIncidents() {
+    const list = (await api("/agent/incidents").catch(() => [])).filter(i => i.status !== "dismissed").slice(0, 5);
+    $("incidents").replaceChildren(...(list.length ? list.map(i => el("div", { class: "ticket prio-P0", "data-incident": i.id },
+      el("div", { class: "row" }, el("strong", {}, i.intent), el("span", { class: "muted" },
+        `${i.conversations.length} conversations · ${i.status}`)),
+      el("div", { class: "row" },
+        i.status === "open" ? el("button", { type: "button", class: "confirm-incident",
+          onclick: () => act(async () => { await api(`/agent/incidents/${i.id}/confirm`, { method: "POST" }); loadIncidents(); }) }, "Confirm") : null,
+        el("button", { type: "button", class: "danger dismiss-incident",
+          onclick: () => act(async () => { await api(`/agent/incidents/${i.id}/dismiss`, { method: "POST" }); loadIncidents(); }) }, "Dismiss"))))
+      : [el("p", { class: "muted" }, "None.")]));
   }
 
   function closeDetail() {
@@ -160,5 +175,6 @@
   $("transfer").addEventListener("click", () => finish("transfer", { team: $("team").value }));
 
   renderBoard();
+  loadIncidents();
   follow();
 })();

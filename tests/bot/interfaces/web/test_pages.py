@@ -229,3 +229,16 @@ def test_sign_in_follows_a_path_on_this_site(live, new_page):
     p.fill("#key", KEYS["agent"])
     p.click("#signin")
     p.wait_for_url(f"{live.url}/dashboard")
+
+
+def test_agent_dismisses_an_incident_from_the_console(live, new_page):
+    svc = live.service
+    for client in ("c1", "c2", "c3", "c4", "c5"):                      # five users from five clients
+        cid, _ = svc.create_conversation(client=client)
+        svc.send(cid, "my account was hacked")
+    (incident,) = [i for i in svc.incidents() if i.status == "open"]
+    p = signed_in(new_page, live, "agent", "/agent")
+    card = p.locator(f'[data-incident="{incident.id}"]')
+    card.locator(".dismiss-incident").click()
+    card.wait_for(state="detached")
+    assert [i.status for i in svc.incidents() if i.id == incident.id] == ["dismissed"]
