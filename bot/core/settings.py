@@ -172,6 +172,20 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"the API key of {name!r} is too short (12 characters at least)")
         return v
 
+    @field_validator("rasa_token", "context_secret")
+    @classmethod
+    def _strong_secret(cls, v: str | None) -> str | None:
+        if v is not None and len(v) < 16:
+            raise ValueError("must be at least 16 characters")
+        return v
+
+    @field_validator("rasa_jwt_secret")
+    @classmethod
+    def _strong_jwt_secret(cls, v: str | None) -> str | None:
+        if v is not None and len(v) < 32:
+            raise ValueError("must be at least 32 characters (HS256 keys, RFC 7518 section 3.2)")
+        return v
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> "Settings":
         if self.webhook_url and (not self.webhook_secret or len(self.webhook_secret) < 16):

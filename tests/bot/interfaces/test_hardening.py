@@ -233,6 +233,14 @@ def test_open_rasa_channel_scopes_senders_to_their_client(make_client):
     assert send("10.0.0.2", "what are the trading fees")[0]["text"] == "Trading costs 0.1% per trade."
 
 
+def test_channel_and_context_secrets_must_be_strong():
+    from pydantic import ValidationError
+
+    for field, value in (("rasa_token", "short"), ("context_secret", "short"), ("rasa_jwt_secret", "x" * 31)):
+        with pytest.raises(ValidationError, match="at least"):
+            Settings(encoder="fake:64", **{field: value})
+
+
 def test_rasa_channel_with_a_token(make_client):
     c = make_client(rasa_token="rasa-token-123456")
     msg = {"sender": "u1", "message": "hello"}
@@ -242,10 +250,10 @@ def test_rasa_channel_with_a_token(make_client):
 
 
 def test_rasa_channel_with_a_jwt(make_client):
-    c = make_client(rasa_jwt_secret="jwt-secret-0123456789")
+    c = make_client(rasa_jwt_secret="jwt-secret-0123456789-0123456789-xyz")
     msg = {"sender": "u1", "message": "hello"}
-    good = jwt.encode({"user": {"username": "u1"}}, "jwt-secret-0123456789", algorithm="HS256")
-    forged = jwt.encode({"user": {"username": "u1"}}, "another-secret-xxxxxxx", algorithm="HS256")
+    good = jwt.encode({"user": {"username": "u1"}}, "jwt-secret-0123456789-0123456789-xyz", algorithm="HS256")
+    forged = jwt.encode({"user": {"username": "u1"}}, "another-secret-xxxxxxx-0123456789-xyz", algorithm="HS256")
     assert c.post("/webhooks/rest/webhook", json=msg).status_code == 401
     assert c.post("/webhooks/rest/webhook", json=msg, headers=H(forged)).status_code == 401
     assert c.post("/webhooks/rest/webhook", json=msg, headers=H(good)).status_code == 200
