@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
 )
 
+from bot.core.cursor import GapCursor
 from bot.core.db import metadata
 from kb_index.store import FaqEntry
 
@@ -88,10 +89,31 @@ def add_version(conn, faq_id: str, kind: str, entry: FaqEntry | None, author: st
 
 
 def published_since(conn, after_seq: int) -> list[FaqVersion]:
-    """Publications and deletions after `after_seq`, oldest first: what a server must apply."""
+    """Publications and deletions after `after_seq`, oldest first."""
     q = (select(faq_versions).where(faq_versions.c.seq > after_seq, faq_versions.c.kind != DRAFT)
          .order_by(faq_versions.c.seq))
     return [_ver(r) for r in conn.execute(q)]
+
+
+def published_unread(conn, cursor: GapCursor) -> list[FaqVersion]:
+    """Publications and deletions the cursor has not read (also ones that committed late with a
+    lower seq), oldest first: what a server must apply. The caller tells the cursor what it saw."""
+    q = (select(faq_versions).where(cursor.condition(faq_versions.c.seq), faq_versions.c.kind != DRAFT)
+         .order_by(faq_versions.c.seq))
+    return [_ver(r) for r in conn.execute(q)]
+
+
+def published_state(conn, window: int = 1000) -> tuple[list[FaqVersion], int, set[int]]:
+    """The newest publication or deletion of every entry ever edited (what is live now), the
+    highest seq, and the seqs that exist in the last `window` below it (to start a cursor)."""
+    newest = (select(faq_versions.c.faq_id, func.max(faq_versions.c.version).label("version"))
+              .where(faq_versions.c.kind != DRAFT).group_by(faq_versions.c.faq_id).subquery())
+    rows = conn.execute(select(faq_versions).join(newest, (faq_versions.c.faq_id == newest.c.faq_id)
+                                                  & (faq_versions.c.version == newest.c.version))
+                        .order_by(faq_versions.c.seq)).all()
+    top = int(conn.execute(select(func.coalesce(func.max(faq_versions.c.seq), 0))).scalar_one())
+    seen = {s for (s,) in conn.execute(select(faq_versions.c.seq).where(faq_versions.c.seq > top - window))}
+    return [_ver(r) for r in rows], top, seen
 
 
 def drafts(conn) -> dict[str, FaqVersion]:

@@ -155,14 +155,27 @@ class FaqIndex:
 
     def upsert(self, entry: FaqEntry) -> None:
         """Add or replace one entry; only its own phrasings are encoded."""
-        self.store.put(entry)
-        self._vectors[entry.id] = self.embedder.encode_document(entry.questions)
-        self._reindex()
+        self.apply([entry], [])
 
     def delete(self, faq_id: str) -> None:
-        self.store.delete(faq_id)
-        self._vectors.pop(faq_id, None)
-        self._reindex()
+        self.apply([], [faq_id])
+
+    def apply(self, upserts: Sequence[FaqEntry], deletes: Sequence[str]) -> None:
+        """Many changes at once: the new phrasings are encoded in one batch and the index is
+        updated once (a server starting up applies every live edit this way)."""
+        flat = [q for e in upserts for q in e.questions]
+        V = self.embedder.encode_document(flat) if flat else None
+        pos = 0
+        for e in upserts:
+            self.store.put(e)
+            self._vectors[e.id] = V[pos:pos + len(e.questions)]
+            pos += len(e.questions)
+        for faq_id in deletes:
+            if faq_id in self.store:
+                self.store.delete(faq_id)
+            self._vectors.pop(faq_id, None)
+        if upserts or deletes:
+            self._reindex()
 
     def _reindex(self) -> None:
         self._rows = [(e.id, q) for e in self.store for q in e.questions]

@@ -289,6 +289,7 @@ def serve(
         db_engine = make_engine(settings.database_url)
         upgrade(db_engine)
         service = ChatService(engine, db_engine, settings)
+        service.start()  # every live FAQ edit, in one batch, before the port opens
         dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
         api = create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
     install_log_redaction()

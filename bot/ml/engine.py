@@ -68,6 +68,12 @@ class TriageEngine:
     def delete_faq(self, faq_id: str) -> None:
         self.faq_index.delete(faq_id)
 
+    def apply_faqs(self, upserts: list[FaqEntry], deletes: list[str]) -> None:
+        """Many FAQ changes in one batch (one encoder call, one index update)."""
+        self.faq_index.apply(upserts, deletes)
+        for entry in upserts:
+            self.model.meta[faq_label(entry.id)] = IntentMeta.of_faq(entry)
+
     # -- prediction ----------------------------------------------------------------------------
     def meta_for(self, index: FaqIndex) -> dict[str, IntentMeta]:
         """Triage metadata with the entries of `index` (which may hold edits not yet live)."""

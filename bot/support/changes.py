@@ -15,6 +15,7 @@ import logging
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+from bot.core.cursor import GapCursor
 from bot.core.db import reading
 from bot.support import conversations
 from escalation.store import open_fingerprint
@@ -33,29 +34,28 @@ class ChangeFeed:
         self.tick = 0
         self.conversation_tick: dict[str, int] = {}
         self.tickets_tick = 0
-        self._max_seq: int | None = None
+        self._cursor: GapCursor | None = None  # messages read (one committing late is not skipped)
         self._tickets_key: tuple | None = None
         self._event: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
-    def _probe(self) -> tuple[set[str], int, tuple]:
+    def _probe(self) -> tuple[set[str], tuple]:
         with reading(self.db) as conn:
-            if self._max_seq is None:
-                changed, top = set(), conversations.max_seq(conn)
+            if self._cursor is None:
+                self._cursor, changed = GapCursor(conversations.max_seq(conn), grace_seconds=30.0), set()
             else:
-                changed, top = conversations.changed_since(conn, self._max_seq, self.MAX_ROWS)
-                top = top if top is not None else self._max_seq
-            return changed, top, open_fingerprint(conn)
+                changed, seqs = conversations.changed_since(conn, self._cursor, self.MAX_ROWS)
+                self._cursor.saw(seqs)
+            return changed, open_fingerprint(conn)
 
     async def _run(self) -> None:
         while True:
             try:
-                changed, top, key = await run_in_threadpool(self._probe)
+                changed, key = await run_in_threadpool(self._probe)
             except Exception:  # the database may be briefly unavailable: keep the feed alive
                 log.exception("change feed probe failed; retrying")
                 await asyncio.sleep(max(self.interval, 2.0))
                 continue
-            self._max_seq = top
             if changed or key != self._tickets_key:
                 self.tick += 1
                 for cid in changed:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 
+from bot.core.cursor import GapCursor
 from bot.core.db import metadata
 from bot.core.errors import NotFoundError
 from bot.support.dialogue import Button, ConvState
@@ -189,10 +190,10 @@ def max_seq(conn) -> int:
     return int(conn.execute(select(func.coalesce(func.max(messages.c.seq), 0))).scalar_one())
 
 
-def changed_since(conn, after_seq: int, limit: int) -> tuple[set[str], int | None]:
-    """Conversations with messages after `after_seq` (at most `limit` messages read), and the last
-    sequence number read (None when there is none). A primary-key range: a GROUP BY here made
-    SQLite scan a whole index."""
-    rows = conn.execute(select(messages.c.seq, messages.c.conversation_id).where(messages.c.seq > after_seq)
+def changed_since(conn, cursor: GapCursor, limit: int) -> tuple[set[str], list[int]]:
+    """Conversations with messages the cursor has not read (at most `limit` messages), and the
+    sequence numbers read (for the cursor). A primary-key range plus the cursor's gaps: a GROUP BY
+    here made SQLite scan a whole index."""
+    rows = conn.execute(select(messages.c.seq, messages.c.conversation_id).where(cursor.condition(messages.c.seq))
                         .order_by(messages.c.seq).limit(limit)).all()
-    return {r[1] for r in rows}, (rows[-1][0] if rows else None)
+    return {r[1] for r in rows}, [r[0] for r in rows]

@@ -19,6 +19,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.core.cursor import GapCursor
 from bot.core.db import reading
 from bot.core.errors import ConflictError, DataError, NotFoundError
 from bot.core.i18n import detect_language, t
@@ -92,23 +93,59 @@ class ChatService:
         self.tickets = TicketStore(db, lease_seconds=settings.claim_lease_seconds)
         self.teams = build_teams(settings)
         self._agents_seen: dict[str, float] = {}
-        self._faq_seq = 0  # the last FAQ publication applied to this server's engine
+        # FAQ publications applied to this server's engine: a cursor that cannot skip one that
+        # commits late, and the version applied per entry (an older one is never applied over it).
+        self._faq_cursor = GapCursor()
+        self._faq_applied: dict[str, int] = {}
         self._faq_lock = threading.Lock()
+        self._started = False
+
+    def start(self) -> None:
+        """Load the live FAQ state (every entry's newest publication) in one batch. Servers call
+        this before taking traffic; `/ready` says not ready until it is done."""
+        from kb_index.repository import published_state
+
+        with self._faq_lock:
+            if self._started:
+                return
+            with reading(self.db) as conn:
+                live, top, seen = published_state(conn)
+            self._apply_versions(live)
+            self._faq_cursor.start_at(top, seen)
+            self._started = True
+
+    def _apply_versions(self, versions) -> None:
+        """Apply publications and deletions (oldest first), skipping any older than what this
+        server already has for that entry, as one batch."""
+        from kb_index.repository import DELETED
+
+        upserts, deletes = {}, set()
+        for v in versions:
+            if v.version <= self._faq_applied.get(v.faq_id, 0):
+                continue
+            self._faq_applied[v.faq_id] = v.version
+            if v.kind == DELETED:
+                upserts.pop(v.faq_id, None)
+                deletes.add(v.faq_id)
+            else:
+                deletes.discard(v.faq_id)
+                upserts[v.faq_id] = v.entry
+        deletes = {d for d in deletes if d in self.engine.faq_index.store}
+        if upserts or deletes:
+            self.engine.apply_faqs(list(upserts.values()), sorted(deletes))
 
     def sync_faqs(self) -> None:
         """Apply FAQ publications made (here or on another server) since the last sync."""
-        from kb_index.repository import DELETED, published_since
+        from kb_index.repository import published_unread
 
+        if not self._started:
+            self.start()
+            return
         with self._faq_lock:
             with reading(self.db) as conn:
-                changes = published_since(conn, self._faq_seq)
-            for v in changes:
-                if v.kind == DELETED:
-                    if v.faq_id in self.engine.faq_index.store:
-                        self.engine.delete_faq(v.faq_id)
-                else:
-                    self.engine.upsert_faq(v.entry)
-                self._faq_seq = v.seq
+                changes = published_unread(conn, self._faq_cursor)
+            self._apply_versions(changes)
+            self._faq_cursor.saw(v.seq for v in changes)
 
     #: An agent's activity is written at most this often (per server), not on every request.
     SEEN_WRITE_SECONDS = 30.0
@@ -142,6 +179,8 @@ class ChatService:
             problems.append(f"database: {type(e).__name__}")
         if self.engine.model is None:
             problems.append("model: not loaded")
+        if not self._started:
+            problems.append("faq: live edits not loaded yet")
         return problems
 
     def agents_online(self, now: float, window: float = 300.0) -> int:
@@ -452,6 +491,7 @@ class ChatService:
             ticket = self.tickets.check_claim(ticket_id, agent, token, now, conn)
             if not ticket.conversation_id:
                 raise ConflictError(f"ticket {ticket_id} has no single conversation to reply to (an incident?)")
+            conv_db.load(conn, ticket.conversation_id, lock=True)  # messages of one conversation commit in seq order
             msg = conv_db.add_message(conn, ticket.conversation_id, "agent", text, now, author=agent)
             self._move(conn, ticket, State.WITH_AGENT, now, agent)
             return msg

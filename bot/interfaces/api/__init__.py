@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from bot.core.settings import Settings
 from bot.interfaces.api import errors, session
@@ -69,6 +70,10 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        try:  # the live FAQ state, before traffic (`triage serve` has loaded it already)
+            await run_in_threadpool(service.start)
+        except Exception:  # the database may be away: /ready says so, and the next turn retries
+            log.exception("could not load the live FAQ state at start; retrying on the first turn")
         stop = threading.Event()
         thread = None
         if monitor_seconds:

@@ -1,0 +1,58 @@
+"""A read cursor over an auto-increment column that cannot skip a row.
+
+PostgreSQL hands out sequence values when rows are inserted, not when they commit: a transaction
+that took seq 41 may commit after one that took 42. A reader that remembers "the highest seq I
+saw" and asks for `seq > 42` next time never sees 41. This cursor remembers the values it jumped
+over (gaps) and asks for them again, `seq > top OR seq IN (gaps)`, until they show up or a grace
+period passes (longer than any transaction lives; values that never show up were rolled back or
+belong to rows the query filters out).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
+
+
+class GapCursor:
+    MAX_GAPS = 10_000  # beyond this (a huge burst of filtered rows), the oldest gaps are let go
+
+    def __init__(self, top: int = 0, grace_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.top = top
+        self.grace = grace_seconds
+        self.clock = clock
+        self.gaps: dict[int, float] = {}  # seq -> when it was first missed
+
+    def condition(self, column) -> ColumnElement:
+        """Rows not read yet: after the top, or in a gap."""
+        if not self.gaps:
+            return column > self.top
+        return or_(column > self.top, column.in_(sorted(self.gaps)))
+
+    def saw(self, seqs: Iterable[int]) -> None:
+        """Record the values just read (any order)."""
+        now = self.clock()
+        for s in sorted(set(seqs)):
+            if s > self.top:
+                for missing in range(max(self.top + 1, s - self.MAX_GAPS), s):
+                    self.gaps.setdefault(missing, now)
+                self.top = s
+            self.gaps.pop(s, None)
+        self.expire(now)
+
+    def expire(self, now: float | None = None) -> None:
+        now = self.clock() if now is None else now
+        self.gaps = {s: t for s, t in self.gaps.items() if now - t < self.grace}
+        if len(self.gaps) > self.MAX_GAPS:
+            keep = sorted(self.gaps)[-self.MAX_GAPS:]
+            self.gaps = {s: self.gaps[s] for s in keep}
+
+    def start_at(self, top: int, seen: Iterable[int], window: int = 1000) -> None:
+        """Start after `top`, treating the values of the last `window` below it that were not
+        `seen` as gaps: transactions in flight when the reader started may still commit them."""
+        now = self.clock()
+        seen = set(seen)
+        self.top = top
+        self.gaps = {s: now for s in range(max(1, top - window), top) if s not in seen}
