@@ -81,3 +81,21 @@ def test_a_0008_database_gains_client_keys_incident_decisions_and_revocations(db
         inc = incidents.get(conn, "i1")
         assert inc.status == incidents.OPEN and inc.decided_by is None
         assert distinct_clients(conn, {"c1"}) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db(request, tmp_path):
+    with fresh_database(request.param, tmp_path, "base") as engine:
+        yield engine
+
+
+def test_servers_starting_together_migrate_one_after_the_other(empty_db):
+    """Several server processes started at once on an empty database: every one comes up."""
+    import subprocess
+    import sys
+
+    url = empty_db.url.render_as_string(hide_password=False)
+    code = "import sys; from bot.core.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs if p.wait(timeout=120) != 0]
+    assert errors == [] and current_revision(empty_db) == HEAD
