@@ -82,3 +82,7 @@ class PublishRefused(ConflictError):
     def __init__(self, message: str, broken: list[dict]):
         super().__init__(message)
         self.broken = broken
+
+
+class Overloaded(TriageError):
+    """More work is waiting than the server takes on: try again shortly (503 with Retry-After)."""

@@ -146,6 +146,11 @@ class ServiceSettings(BaseSettings):
     client_rate_per_minute: int = Field(240, ge=1)
     #: Failed sign-ins allowed per client address per minute (kept apart from the request limit).
     login_failures_per_minute: int = Field(5, ge=1)
+    #: Concurrent turns share encoder calls: a batch waits at most this long for company, holds at
+    #: most this many texts, and at most this many texts may wait (503 with Retry-After beyond).
+    batch_max_wait_ms: float = Field(4.0, ge=0, le=1000)
+    batch_max_texts: int = Field(64, ge=1)
+    batch_max_queue: int = Field(2048, ge=1)
     #: Clauses of one message handled one by one (a question beside a problem); the rest of a
     #: longer message is handled as one text.
     max_clauses: int = Field(4, ge=1, le=20)

@@ -267,42 +267,46 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port. Env: TRIAGE_PORT.")] = None,
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL (sqlite:///file.db or postgresql://…). "
                                                            "Env: TRIAGE_DATABASE_URL.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes, each loading the model once "
+                                                             "(SQLite and PostgreSQL).")] = 1,
     encoder: EncoderOpt = None,
 ):
     """Serve the chat, agent and status API (OpenAPI docs at /docs)."""
+    import os
 
     import uvicorn
 
     from bot.core.db import make_engine, upgrade
     from bot.core.redact import install_log_redaction
-    from bot.interfaces.api import create_app
-    from bot.ml.engine import TriageEngine
-    from bot.support.service import ChatService
-    from escalation.webhooks import Dispatcher
+    from bot.interfaces import server
 
     with cli_errors():
         settings = _settings(encoder)
         settings = settings.model_copy(update={k: v for k, v in
                                                {"host": host, "port": port, "database_url": db}.items() if v})
-        engine = TriageEngine.from_model_dir(model, settings)
-        engine.embedder.embed(["warm up"])  # load the encoder now, not on the first user's message
-        db_engine = make_engine(settings.database_url)
-        upgrade(db_engine)
-        service = ChatService(engine, db_engine, settings)
-        service.start()  # every live FAQ edit, in one batch, before the port opens
-        dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
-        api = create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
+        if workers == 1:
+            api = server.build_app(model, settings)
+        else:  # the workers read the same settings from the environment; migrate once, here
+            from bot.ml.model import TriageModel
+
+            TriageModel.load(model)  # a bad model directory fails here, with its one-line error
+            upgrade(make_engine(settings.database_url))
+            os.environ.update({server.MODEL_ENV: str(model.resolve()), "TRIAGE_DATABASE_URL": settings.database_url,
+                               "TRIAGE_ENCODER": settings.encoder})
+            api = "bot.interfaces.server:app_factory"
     install_log_redaction()
     if not (settings.agents or settings.admins):
         _err("warning: no agent credentials configured (TRIAGE_AGENTS / TRIAGE_ADMINS): nobody can take tickets")
     base = f"http://{settings.host}:{settings.port}"
-    _err(f"triage serving on {base} (API docs at {base}/docs), database {settings.database_url.split('@')[-1]}")
+    _err(f"triage serving on {base} (API docs at {base}/docs), database {settings.database_url.split('@')[-1]}"
+         + (f", {workers} worker processes" if workers > 1 else ""))
     _err(f"  chat widget {base}/chat · agent console {base}/agent · FAQ editor {base}/editor · "
          f"dashboard {base}/dashboard (sign in with an API key)")
     # X-Forwarded-For is read by the app from TRIAGE_TRUSTED_PROXIES only (uvicorn's own default
     # would believe it from 127.0.0.1).
     uvicorn.run(api, host=settings.host, port=settings.port, log_level="info", log_config=None,
-                proxy_headers=False, timeout_graceful_shutdown=5)
+                proxy_headers=False, timeout_graceful_shutdown=5, factory=workers > 1,
+                workers=workers if workers > 1 else None)
 
 
 @app.command()

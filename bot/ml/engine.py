@@ -65,6 +65,16 @@ class TriageEngine:
         self.faq_index.upsert(entry)
         self.model.meta[faq_label(entry.id)] = IntentMeta.of_faq(entry)
 
+    def batch_queries(self, max_batch: int, max_wait: float, max_queue: int) -> None:
+        """Let concurrent predictions share encoder calls (a server does this; scripts need not)."""
+        from intents.batching import BatchingEmbedder
+
+        if not isinstance(self.embedder, BatchingEmbedder):
+            self.embedder = BatchingEmbedder(self.embedder, max_batch=max_batch, max_wait=max_wait,
+                                             max_queue=max_queue)
+            if self._faq_index is not None:
+                self._faq_index.embedder = self.embedder
+
     def delete_faq(self, faq_id: str) -> None:
         self.faq_index.delete(faq_id)
 

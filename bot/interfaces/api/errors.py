@@ -14,13 +14,14 @@ from bot.core.errors import (
     EncoderError,
     ModelError,
     NotFoundError,
+    Overloaded,
     PublishRefused,
     TriageError,
 )
 
 log = logging.getLogger("triage.api")
 
-STATUS = ((NotFoundError, 404), (ConflictError, 409), (DataError, 400), (ModelError, 503), (EncoderError, 503),
+STATUS = ((Overloaded, 503), (NotFoundError, 404), (ConflictError, 409), (DataError, 400), (ModelError, 503), (EncoderError, 503),
           (TriageError, 400))
 
 #: The database is busy (SQLite's write lock) or away (PostgreSQL restarting): try again shortly.
@@ -47,7 +48,8 @@ def install(app: FastAPI) -> None:
         body = {"detail": str(exc)}
         if isinstance(exc, PublishRefused):
             body["broken"] = exc.broken
-        return JSONResponse(body, status_code=status)
+        headers = {"Retry-After": RETRY_AFTER} if status == 503 else None
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

@@ -1,0 +1,48 @@
+"""The server process: model, database and service put together into the ASGI app.
+
+`triage serve` builds it in-process; with `--workers N`, uvicorn starts N processes that each call
+`app_factory` (and so load the model once each). Settings come from the environment in both
+cases; the model directory from `TRIAGE_SERVE_MODEL` in the workers.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from bot.core.settings import Settings
+
+MODEL_ENV = "TRIAGE_SERVE_MODEL"
+
+
+def build_app(model: Path, settings: Settings, migrate: bool = True) -> FastAPI:
+    """Load the model (encoder warmed up), migrate the database, load the live FAQ state, and
+    return the app; the encoder is shared by concurrent turns through the micro-batcher."""
+    from bot.core.db import make_engine, upgrade
+    from bot.interfaces.api import create_app
+    from bot.ml.engine import TriageEngine
+    from bot.support.service import ChatService
+    from escalation.webhooks import Dispatcher
+
+    engine = TriageEngine.from_model_dir(model, settings)
+    engine.embedder.embed(["warm up"])  # load the encoder now, not on the first user's message
+    engine.batch_queries(settings.batch_max_texts, settings.batch_max_wait_ms / 1000, settings.batch_max_queue)
+    db_engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(db_engine)
+    service = ChatService(engine, db_engine, settings)
+    service.start()  # every live FAQ edit, in one batch, before the port opens
+    dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
+    return create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
+
+
+def app_factory() -> FastAPI:
+    """For uvicorn's worker processes (`triage serve --workers N`); the parent has migrated."""
+    from bot.core.i18n import load_registry, use
+    from bot.core.redact import install_log_redaction
+
+    settings = Settings()
+    use(load_registry(settings.locales_dir))
+    install_log_redaction()
+    return build_app(Path(os.environ[MODEL_ENV]), settings, migrate=False)
