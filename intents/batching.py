@@ -1,8 +1,10 @@
 """A micro-batcher in front of an encoder: concurrent callers share encoder calls.
 
-Each caller's texts wait in a queue for at most `max_wait` seconds (a few milliseconds) while
-other callers' texts join them, up to `max_batch` texts; one worker thread encodes the batch in
-one call and hands each caller its own rows back, in order. When more than `max_queue` texts are
+Callers' texts queue up while the encoder is busy and go into the next call together, up to
+`max_batch` texts; under concurrency (the last batch served several callers) a batch also waits
+at most `max_wait` seconds (a few milliseconds) for company, while a lone caller on an idle server
+never waits. One worker thread encodes each batch in one call and hands each caller its own rows
+back, in order. When more than `max_queue` texts are
 already waiting, a new caller is refused at once (`Overloaded`, a 503 with Retry-After at the
 HTTP edge) instead of waiting without bound. A batch whose encoding fails fails only the callers
 in it.
@@ -42,6 +44,7 @@ class BatchingEmbedder(Embedder):
         self._worker = threading.Thread(target=self._run, name="triage-encoder-batcher", daemon=True)
         self._worker.start()
         self.batches = 0  # encoder calls made (for tests and metrics)
+        self._last_callers = 0  # callers served by the last batch: >1 means there is concurrency
 
     # -- the Embedder interface ----------------------------------------------------------------
     def info(self) -> EncoderInfo:
@@ -78,7 +81,7 @@ class BatchingEmbedder(Embedder):
                 self._cond.wait()
             if self._closed and not self._queue:
                 return []
-            deadline = time.monotonic() + self.max_wait
+            deadline = time.monotonic() + (self.max_wait if self._last_callers > 1 else 0.0)
             while self._queued_texts < self.max_batch and not self._closed:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -90,6 +93,7 @@ class BatchingEmbedder(Embedder):
                 batch.append(r)
                 size += len(r.texts)
             self._queued_texts -= size
+            self._last_callers = len(batch)
             return batch
 
     def _run(self) -> None:

@@ -149,32 +149,35 @@ def main() -> None:
     ap.add_argument("--streams", default="0", help="comma-separated numbers of open live-update streams")
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     ap.add_argument("--port", type=int, default=8799)
+    ap.add_argument("--workers", type=int, default=1, help="triage serve --workers")
     args = ap.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRIAGE_CONVERSATION_RATE_PER_MINUTE": "1000000",
            "TRIAGE_CLIENT_RATE_PER_MINUTE": "1000000", "TRIAGE_ADMINS": f'{{"bench": "{ADMIN_KEY}"}}'}
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite:///{tmp}/bench.db"
         proc = subprocess.Popen([sys.executable, "-m", "bot.interfaces.cli", "serve", "--model", str(args.model), "--db", db,
-                                 "--port", str(args.port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 "--port", str(args.port), "--workers", str(args.workers)], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{args.port}"
         try:
             for _ in range(600):
                 try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    if httpx.get(base + "/ready", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.2)
             else:
                 raise SystemExit("server did not start")
-            idle = {int(st): idle_cost(base, proc.pid, int(st)) for st in args.streams.split(",")}
+            idle = ({int(st): idle_cost(base, proc.pid, int(st)) for st in args.streams.split(",")}
+                    if args.workers == 1 else {})  # CPU of one process: not meaningful with workers
             rows = [load(base, int(c), args.seconds, int(st)) for st in args.streams.split(",")
                     for c in args.clients.split(",")]
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     enc = encoder_speed(args.model)
-    print(f"database: {db.split(':')[0]}")
+    print(f"database: {db.split(':')[0]}, {args.workers} worker process(es)")
     print("| clients | open streams | requests | errors | req/s | median ms | p99 ms | stream events |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
