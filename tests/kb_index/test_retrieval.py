@@ -79,3 +79,55 @@ def test_the_index_takes_its_languages_from_the_registry_it_is_given(fake_embedd
     index = FaqIndex(fake_embedder, reg).build(_entries())
     assert index.language_weights == reg.dense_weights() and index.language_weights["zh"] == 0.0
     assert index.search(fake_embedder.embed(["交易手续费"]), ["交易手续费"], k=1)
+
+
+def _clustered(n: int, dim: int = 32, centres: int = 40, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centres, dim))
+    x = c[rng.integers(0, centres, n)] + 0.15 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_approximate_index_is_used_above_the_threshold_and_finds_what_exact_search_finds():
+    from kb_index.retrieval import ApproximateIndex, vector_index
+
+    x = _clustered(5000)
+    assert isinstance(vector_index(x[:100], approximate_above=1000), FaissIndex)
+    ann = vector_index(x, approximate_above=1000)
+    assert isinstance(ann, ApproximateIndex)
+    queries = _clustered(200, seed=1)
+    _, exact = top_k(queries, x, 1)
+    _, approx = ann.search(queries, 1)
+    assert (exact[:, 0] == approx[:, 0]).mean() >= 0.95  # the recall at scale: scripts/ann_benchmark.py
+
+
+def test_the_approximate_index_updates_in_place_like_a_rebuild():
+    from kb_index.retrieval import ApproximateIndex
+
+    x = _clustered(3000)
+    ann = ApproximateIndex.for_size(x.shape[1], len(x))
+    ann.train(x)
+    ann.add(x, np.arange(len(x)))
+    gone = np.arange(0, 3000, 7)
+    ann.remove(gone)                                                    # delete in place
+    ann.add(x[gone[:10]] * 1.0, np.arange(3000, 3010))                  # re-add some under new ids
+    keep = np.setdiff1d(np.arange(3000), gone)
+    rebuilt = ApproximateIndex(x.shape[1], ann.nlist, ann.nprobe)
+    rebuilt.train(x)
+    rebuilt.add(np.vstack([x[keep], x[gone[:10]]]), np.concatenate([keep, np.arange(3000, 3010)]))
+    queries = _clustered(100, seed=2)
+    s1, i1 = ann.search(queries, 5)
+    s2, i2 = rebuilt.search(queries, 5)
+    assert len(ann) == len(rebuilt) and np.array_equal(i1, i2) and np.allclose(s1, s2)
+
+
+def test_a_large_faq_index_searches_through_the_approximate_index(fake_embedder):
+    from kb_index.retrieval import ApproximateIndex
+
+    entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 13}", f"topic {i} help"], {"en": f"a{i}"})
+               for i in range(400)]
+    ix = FaqIndex(fake_embedder, load_registry(), approximate_above=500).build(entries)
+    assert isinstance(ix._faiss, ApproximateIndex)
+    q = "question number 123 about topic 6"
+    (hits,) = ix.search(fake_embedder.encode_query([q]), [q], k=1)
+    assert hits[0].faq_id == "e123"
