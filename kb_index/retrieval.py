@@ -120,11 +120,40 @@ class ApproximateIndex:
         return self._index.ntotal
 
 
-def vector_index(matrix: np.ndarray, approximate_above: int) -> "FaissIndex | ApproximateIndex":
-    """Exact search up to `approximate_above` rows, an approximate (IVF) index above; row i has id i."""
+class ExactIndex:
+    """Exact inner-product search whose rows are added and removed in place by id."""
+
+    def __init__(self, dim: int):
+        import faiss
+
+        self.dim = dim
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        if len(vectors):
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        self._index.remove_ids(faiss.IDSelectorArray(ids.astype(np.int64)))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, self._index.ntotal)
+        if k == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+
+def vector_index(matrix: np.ndarray, approximate_above: int) -> "ExactIndex | ApproximateIndex":
+    """Exact search up to `approximate_above` rows, an approximate (IVF) index above; row i has id
+    i, and rows can be added and removed in place."""
     if len(matrix) <= approximate_above:
-        index = FaissIndex(matrix.shape[1])
-        index.add(matrix)
+        index = ExactIndex(matrix.shape[1])
+        index.add(matrix, np.arange(len(matrix)))
         return index
     ann = ApproximateIndex.for_size(matrix.shape[1], len(matrix))
     ann.train(matrix)
@@ -133,13 +162,21 @@ def vector_index(matrix: np.ndarray, approximate_above: int) -> "FaissIndex | Ap
 
 
 class LexicalIndex:
-    """Character n-gram TF-IDF with hashed features, so new phrasings need no refit."""
+    """Character n-gram TF-IDF with hashed features, so new phrasings need no refit.
+
+    Rows are kept in blocks: `rebuild` makes one block (and sets the IDF from its texts); `append`
+    adds a block of new rows under the same IDF, and `drop` marks rows dead, so an edit touches
+    only its own rows. Blocks are merged when there are many."""
+
+    MAX_BLOCKS = 16
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 1 << 18):
         self._hv = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
                                      alternate_sign=False, norm=None, lowercase=True, dtype=np.float32)
         self._idf = np.ones(n_features, dtype=np.float32)
-        self._matrix_t = sparse.csr_matrix((n_features, 0), dtype=np.float32)
+        # Stored transposed (features × rows), so a query is one sparse product per block.
+        self._blocks: list[sparse.csr_matrix] = []
+        self._alive = np.zeros(0, dtype=bool)
 
     def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
         m = self._hv.transform(texts).tocsr()
@@ -147,19 +184,33 @@ class LexicalIndex:
         return normalize(m, copy=False)
 
     def rebuild(self, texts: Sequence[str]) -> None:
+        self._blocks, self._alive = [], np.ones(len(texts), dtype=bool)
         if not texts:
-            self._matrix_t = sparse.csr_matrix((self._hv.n_features, 0), dtype=np.float32)
             return
         df = np.bincount(self._hv.transform(texts).tocsr().indices, minlength=self._hv.n_features)
         self._idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
-        # Stored transposed once, so a query is one sparse product with no per-call conversion.
-        self._matrix_t = self._tfidf(texts).T.tocsr()
+        self._blocks = [self._tfidf(texts).T.tocsr()]
+
+    def append(self, texts: Sequence[str]) -> None:
+        """New rows at the end, weighted with the IDF of the last rebuild."""
+        if not texts:
+            return
+        self._blocks.append(self._tfidf(texts).T.tocsr())
+        self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=bool)])
+        if len(self._blocks) > self.MAX_BLOCKS:
+            self._blocks = [sparse.hstack(self._blocks, format="csr")]
+
+    def drop(self, rows: Sequence[int]) -> None:
+        self._alive[np.asarray(rows, dtype=np.int64)] = False
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Cosine similarity of each query with each indexed phrasing: (n_queries, n_phrasings)."""
-        if self._matrix_t.shape[1] == 0:
+        """Cosine similarity of each query with each row (dead rows score -1): (n_queries, n_rows)."""
+        if len(self._alive) == 0:
             return np.zeros((len(texts), 0), np.float32)
-        return (self._tfidf(texts) @ self._matrix_t).toarray().astype(np.float32, copy=False)
+        q = self._tfidf(texts)
+        out = np.hstack([(q @ b).toarray() for b in self._blocks]).astype(np.float32, copy=False)
+        out[:, ~self._alive] = -1.0
+        return out
 
 
 @dataclass(frozen=True)
@@ -188,9 +239,13 @@ class FaqIndex:
         self.language_weights = dict(locales.dense_weights() if language_weights is None else language_weights)
         self.store = FaqStore()
         self._vectors: dict[str, np.ndarray] = {}
-        self._rows: list[tuple[str, str]] = []
-        self._faiss: FaissIndex | ApproximateIndex | None = None
+        # Row i is one phrasing: (entry id, text), or None once its entry changed or went. Rows
+        # only grow between full builds; the dense and lexical indexes use the same row numbers.
+        self._rows: list[tuple[str, str] | None] = []
+        self._entry_rows: dict[str, list[int]] = {}
+        self._faiss: ExactIndex | ApproximateIndex | None = None
         self._lexical = LexicalIndex()
+        self._matrix = np.zeros((0, 0), np.float32)
 
     # -- building ------------------------------------------------------------------------------
     def build(self, entries: Sequence[FaqEntry], vectors: dict[str, np.ndarray] | None = None,
@@ -223,24 +278,47 @@ class FaqIndex:
         self.apply([], [faq_id])
 
     def apply(self, upserts: Sequence[FaqEntry], deletes: Sequence[str]) -> None:
-        """Many changes at once: the new phrasings are encoded in one batch and the index is
-        updated once (a server starting up applies every live edit this way)."""
+        """Many changes at once, in place: the new phrasings are encoded in one batch, the old
+        rows of changed or deleted entries are dropped and the new ones appended (the other
+        entries' rows are not touched). Once dead rows outnumber live ones, it is rebuilt."""
         flat = [q for e in upserts for q in e.questions]
         V = self.embedder.encode_document(flat) if flat else None
-        pos = 0
-        for e in upserts:
-            self.store.put(e)
-            self._vectors[e.id] = V[pos:pos + len(e.questions)]
-            pos += len(e.questions)
+        gone = [r for fid in [*(e.id for e in upserts), *deletes] for r in self._entry_rows.pop(fid, [])]
         for faq_id in deletes:
             if faq_id in self.store:
                 self.store.delete(faq_id)
             self._vectors.pop(faq_id, None)
-        if upserts or deletes:
+        pos, new_rows, start = 0, [], len(self._rows)
+        for e in upserts:
+            self.store.put(e)
+            self._vectors[e.id] = V[pos:pos + len(e.questions)]
+            pos += len(e.questions)
+            first = start + len(new_rows)
+            self._entry_rows[e.id] = list(range(first, first + len(e.questions)))
+            new_rows += [(e.id, q) for q in e.questions]
+        if not (upserts or deletes):
+            return
+        dead = sum(r is None for r in self._rows) + len(gone)
+        if self._faiss is None or dead > max(1000, start + len(new_rows) - dead):
             self._reindex()
+            return
+        for r in gone:
+            self._rows[r] = None
+        if gone:
+            self._faiss.remove(np.asarray(gone, dtype=np.int64))
+            self._lexical.drop(gone)
+        if new_rows:
+            self._rows += new_rows
+            self._matrix = np.vstack([self._matrix, V.astype(np.float32)])
+            self._faiss.add(V, np.arange(start, start + len(new_rows)))
+            self._lexical.append([q for _, q in new_rows])
 
     def _reindex(self) -> None:
-        self._rows = [(e.id, q) for e in self.store for q in e.questions]
+        """Build every row afresh from the store (the first build, and after many edits)."""
+        self._rows, self._entry_rows = [], {}
+        for e in self.store:
+            self._entry_rows[e.id] = list(range(len(self._rows), len(self._rows) + len(e.questions)))
+            self._rows += [(e.id, q) for q in e.questions]
         dim = self.embedder.info().dim
         self._matrix = (np.vstack([self._vectors[e.id] for e in self.store]).astype(np.float32) if self._rows
                         else np.zeros((0, dim), np.float32))
@@ -254,7 +332,7 @@ class FaqIndex:
     def search(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
                exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         """Top-k entries per query. `exclude` (per query) hides phrasings, for leave-one-out checks."""
-        if not self._rows:
+        if not len(self.store):
             return [[] for _ in texts]
         n_rows = len(self._rows)
         width = min(n_rows, max(50, 8 * k))
@@ -267,6 +345,7 @@ class FaqIndex:
             w = self.language_weights.get(self.locales.detect(texts[i]), self.dense_weight)
             lex_top = np.argpartition(-lex[i], width - 1)[:width] if width < n_rows else np.arange(n_rows)
             cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top]))
+            cand = cand[[self._rows[r] is not None for r in cand]] if len(cand) else cand
             if exclude is not None and exclude[i]:
                 cand = np.array([r for r in cand if self._rows[r][1] not in exclude[i]], dtype=np.int64)
                 if len(cand) == 0:

@@ -92,7 +92,9 @@ def test_the_approximate_index_is_used_above_the_threshold_and_finds_what_exact_
     from kb_index.retrieval import ApproximateIndex, vector_index
 
     x = _clustered(5000)
-    assert isinstance(vector_index(x[:100], approximate_above=1000), FaissIndex)
+    from kb_index.retrieval import ExactIndex
+
+    assert isinstance(vector_index(x[:100], approximate_above=1000), ExactIndex)
     ann = vector_index(x, approximate_above=1000)
     assert isinstance(ann, ApproximateIndex)
     queries = _clustered(200, seed=1)
@@ -131,3 +133,23 @@ def test_a_large_faq_index_searches_through_the_approximate_index(fake_embedder)
     q = "question number 123 about topic 6"
     (hits,) = ix.search(fake_embedder.encode_query([q]), [q], k=1)
     assert hits[0].faq_id == "e123"
+
+
+def test_edits_update_the_index_in_place_and_match_a_full_rebuild(fake_embedder):
+    entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 13}", f"topic {i} help desk"],
+                        {"en": f"a{i}"}) for i in range(300)]
+    live = FaqIndex(fake_embedder, load_registry()).build(entries)
+    rows_before = live._rows[:5]
+    changed = FaqEntry("e5", ["how do I change the colour of the widget", "widget colour"], {"en": "new"})
+    added = FaqEntry("new1", ["where is the annual report", "annual report download"], {"en": "here"})
+    live.apply([changed, added], ["e7", "e8"])
+    assert live._rows[:5] == rows_before                               # the other rows were not rebuilt
+    assert len(live._rows) == 600 + 4 and sum(r is None for r in live._rows) == 6
+    current = [e for e in entries if e.id not in ("e5", "e7", "e8")] + [changed, added]
+    rebuilt = FaqIndex(fake_embedder, load_registry()).build(current)
+    queries = ["widget colour", "annual report download", "question number 7 about topic 7",
+               "topic 42 help desk", "question number 199 about topic 4", "where is the annual report"]
+    got = live.search(fake_embedder.encode_query(queries), queries, k=3)
+    want = rebuilt.search(fake_embedder.encode_query(queries), queries, k=3)
+    assert [[h.faq_id for h in hs] for hs in got] == [[h.faq_id for h in hs] for hs in want]
+    assert all(h.faq_id not in ("e7", "e8") for hs in got for h in hs)  # deleted entries are gone
