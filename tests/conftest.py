@@ -170,3 +170,11 @@ def db_engine(request, tmp_path):
     """A migrated database on each backend."""
     with fresh_database(request.param, tmp_path) as engine:
         yield engine
+
+
+@pytest.fixture
+def pg_engine(tmp_path):
+    """A migrated PostgreSQL database, for what only PostgreSQL does (sequence values committed
+    out of order)."""
+    with fresh_database("postgresql", tmp_path) as engine:
+        yield engine

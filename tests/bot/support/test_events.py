@@ -40,11 +40,11 @@ def test_feed_reports_changed_conversations_and_ticket_changes(service):
     assert feed._probe()[1] != key4
 
 
-def test_feed_reads_a_message_that_commits_after_a_later_one(service):
+def test_feed_reads_a_message_that_commits_after_a_later_one(pg_engine, tiny_model, fake_embedder):
     """PostgreSQL: a message whose seq is below one already read still wakes its conversation."""
-    if service.db.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL commits sequence values out of order")
     from bot.support import conversations as conv_db
+
+    service = make_service(pg_engine, tiny_model, fake_embedder)
 
     feed = ChangeFeed(service.db)
     a, _ = service.create_conversation()

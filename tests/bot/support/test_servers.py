@@ -2,8 +2,6 @@
 transactions interleave, and a server starts from the live state in one batch."""
 import threading
 
-import pytest
-
 from bot.support.editor import EditorService
 from kb_index import repository as repo
 from kb_index.store import FaqEntry
@@ -44,11 +42,10 @@ def test_concurrent_publications_from_two_servers_are_live_on_both(db_engine, ti
         assert svc.engine.faq_index.store.get("topic17").answers["en"] == "Answer 17."
 
 
-def test_a_publication_that_commits_after_a_later_one_is_not_skipped(db_engine, tiny_model, fake_embedder):
+def test_a_publication_that_commits_after_a_later_one_is_not_skipped(pg_engine, tiny_model, fake_embedder):
     """PostgreSQL gives seq values at insert, not at commit: take seq N, let N+1 commit and be
     read, then commit N. (SQLite serialises writers, so the interleaving cannot happen there.)"""
-    if db_engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL commits sequence values out of order")
+    db_engine = pg_engine
     reader = make_service(db_engine, tiny_model, fake_embedder)
     reader.start()
     slow = db_engine.connect()
