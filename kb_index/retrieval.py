@@ -6,6 +6,7 @@ added, changed or deleted, so content edits need no retraining.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -246,6 +247,7 @@ class FaqIndex:
         self._faiss: ExactIndex | ApproximateIndex | None = None
         self._lexical = LexicalIndex()
         self._matrix = np.zeros((0, 0), np.float32)
+        self._edit_lock = threading.RLock()  # edits and copies one at a time (searches take none)
 
     # -- building ------------------------------------------------------------------------------
     def build(self, entries: Sequence[FaqEntry], vectors: dict[str, np.ndarray] | None = None,
@@ -267,8 +269,10 @@ class FaqIndex:
 
     def copy(self) -> "FaqIndex":
         """An independent index with the same entries (vectors are shared, not recomputed)."""
+        with self._edit_lock:
+            entries, vectors = list(self.store), dict(self._vectors)
         return FaqIndex(self.embedder, self.locales, self.dense_weight, self.language_weights,
-                        self.approximate_above).build(list(self.store), self._vectors)
+                        self.approximate_above).build(entries, vectors)
 
     def upsert(self, entry: FaqEntry) -> None:
         """Add or replace one entry; only its own phrasings are encoded."""
@@ -283,6 +287,10 @@ class FaqIndex:
         entries' rows are not touched). Once dead rows outnumber live ones, it is rebuilt."""
         flat = [q for e in upserts for q in e.questions]
         V = self.embedder.encode_document(flat) if flat else None
+        with self._edit_lock:
+            self._apply(upserts, deletes, V)
+
+    def _apply(self, upserts: Sequence[FaqEntry], deletes: Sequence[str], V: np.ndarray | None) -> None:
         gone = [r for fid in [*(e.id for e in upserts), *deletes] for r in self._entry_rows.pop(fid, [])]
         for faq_id in deletes:
             if faq_id in self.store:
@@ -302,28 +310,36 @@ class FaqIndex:
         if self._faiss is None or dead > max(1000, start + len(new_rows) - dead):
             self._reindex()
             return
+        # Order matters for searches running meanwhile (they take no lock): rows and vectors
+        # first, then the search structures that hand out row numbers.
         for r in gone:
             self._rows[r] = None
+        if new_rows:
+            self._matrix = np.vstack([self._matrix, V.astype(np.float32)])
+            self._rows += new_rows
         if gone:
             self._faiss.remove(np.asarray(gone, dtype=np.int64))
             self._lexical.drop(gone)
         if new_rows:
-            self._rows += new_rows
-            self._matrix = np.vstack([self._matrix, V.astype(np.float32)])
             self._faiss.add(V, np.arange(start, start + len(new_rows)))
             self._lexical.append([q for _, q in new_rows])
 
     def _reindex(self) -> None:
-        """Build every row afresh from the store (the first build, and after many edits)."""
-        self._rows, self._entry_rows = [], {}
+        """Build every row afresh from the store (the first build, and after many edits). The new
+        parts are built aside and swapped in together."""
+        rows: list[tuple[str, str] | None] = []
+        entry_rows: dict[str, list[int]] = {}
         for e in self.store:
-            self._entry_rows[e.id] = list(range(len(self._rows), len(self._rows) + len(e.questions)))
-            self._rows += [(e.id, q) for q in e.questions]
+            entry_rows[e.id] = list(range(len(rows), len(rows) + len(e.questions)))
+            rows += [(e.id, q) for q in e.questions]
         dim = self.embedder.info().dim
-        self._matrix = (np.vstack([self._vectors[e.id] for e in self.store]).astype(np.float32) if self._rows
-                        else np.zeros((0, dim), np.float32))
-        self._faiss = vector_index(self._matrix, self.approximate_above)
-        self._lexical.rebuild([q for _, q in self._rows])
+        matrix = (np.vstack([self._vectors[e.id] for e in self.store]).astype(np.float32) if rows
+                  else np.zeros((0, dim), np.float32))
+        lexical = LexicalIndex()
+        lexical.rebuild([q for _, q in rows])
+        faiss_index = vector_index(matrix, self.approximate_above)
+        self._rows, self._entry_rows, self._matrix, self._faiss, self._lexical = (rows, entry_rows, matrix,
+                                                                                  faiss_index, lexical)
 
     def phrasing_vectors(self) -> dict[str, np.ndarray]:
         return dict(self._vectors)
@@ -334,32 +350,35 @@ class FaqIndex:
         """Top-k entries per query. `exclude` (per query) hides phrasings, for leave-one-out checks."""
         if not len(self.store):
             return [[] for _ in texts]
-        n_rows = len(self._rows)
+        rows, matrix, faiss_index, lexical = self._rows, self._matrix, self._faiss, self._lexical
+        n_rows = len(rows)
         width = min(n_rows, max(50, 8 * k))
         # Dense candidates come from faiss, lexical ones from the character channel; each
         # candidate phrasing then gets both scores and the fused one.
-        _, didx = self._faiss.search(query_vecs, width)
-        lex = self._lexical.scores(texts)
+        _, didx = faiss_index.search(query_vecs, width)
+        lex = lexical.scores(texts)
         out: list[list[Hit]] = []
         for i in range(len(texts)):
             w = self.language_weights.get(self.locales.detect(texts[i]), self.dense_weight)
-            lex_top = np.argpartition(-lex[i], width - 1)[:width] if width < n_rows else np.arange(n_rows)
+            n_lex = lex.shape[1]  # an edit may be half applied: never read past what all parts hold
+            lex_top = np.argpartition(-lex[i], width - 1)[:width] if width < n_lex else np.arange(n_lex)
             cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top]))
-            cand = cand[[self._rows[r] is not None for r in cand]] if len(cand) else cand
+            cand = cand[(cand < n_rows) & (cand < len(matrix)) & (cand < n_lex)]
+            cand = cand[[rows[r] is not None for r in cand]] if len(cand) else cand
             if exclude is not None and exclude[i]:
-                cand = np.array([r for r in cand if self._rows[r][1] not in exclude[i]], dtype=np.int64)
+                cand = np.array([r for r in cand if rows[r][1] not in exclude[i]], dtype=np.int64)
                 if len(cand) == 0:
                     out.append([])
                     continue
-            dense = self._matrix[cand] @ query_vecs[i]
+            dense = matrix[cand] @ query_vecs[i]
             fused = w * np.maximum(dense, 0.0) + (1 - w) * lex[i, cand]
             best: dict[str, int] = {}  # entry -> position in cand of its best phrasing
             for pos in np.argsort(-fused, kind="stable"):
-                fid = self._rows[cand[pos]][0]
+                fid = rows[cand[pos]][0]
                 if fid not in best:
                     best[fid] = pos
                     if len(best) == k:
                         break
-            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[i, cand[p]]), self._rows[cand[p]][1])
+            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[i, cand[p]]), rows[cand[p]][1])
                         for fid, p in best.items()])
         return out

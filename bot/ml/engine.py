@@ -1,6 +1,7 @@
 """The engine: a trained model, its encoder and the live FAQ index, deciding per message."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class TriageEngine:
         self.locales = locales if locales is not None else registry()
         self.thresholds = thresholds or model.thresholds
         self._faq_index: FaqIndex | None = None
+        self._faq_index_lock = threading.Lock()
 
     @classmethod
     def from_model_dir(cls, path: Path, settings: ModelSettings, embedder: Embedder | None = None) -> "TriageEngine":
@@ -56,8 +58,13 @@ class TriageEngine:
 
     @property
     def faq_index(self) -> FaqIndex:
+        """Built on first use, once: two threads arriving together must not each build one (the
+        second would replace the first, and with it any edit applied to it meanwhile)."""
         if self._faq_index is None:
-            self._faq_index = FaqIndex(self.embedder, self.locales).build(self.model.faqs, self.model.faq_vectors)
+            with self._faq_index_lock:
+                if self._faq_index is None:
+                    self._faq_index = FaqIndex(self.embedder, self.locales).build(self.model.faqs,
+                                                                                  self.model.faq_vectors)
         return self._faq_index
 
     # -- content edits: live for the next message, no retraining --------------------------------

@@ -120,3 +120,29 @@ def test_a_complex_message_goes_to_a_person_even_with_a_simple_intent(tmp_path, 
     assert any(r.startswith("complex message") for r in hard.reasons)
     easy = e.predict_one("what are the trading fees")
     assert easy.complexity is Complexity.SIMPLE and easy.route is Route.ANSWER
+
+
+def test_the_faq_index_is_built_once_even_when_two_threads_ask_at_once(tiny_model, fake_embedder, monkeypatch):
+    """Two threads each building one lost the edits applied to the first (found by the
+    concurrent-publication test)."""
+    import threading
+    import time
+
+    from bot.ml.engine import TriageEngine
+    from bot.ml.model import TriageModel
+    from kb_index.retrieval import FaqIndex
+
+    build = FaqIndex.build
+
+    def slow_build(self, *a, **kw):
+        time.sleep(0.2)
+        return build(self, *a, **kw)
+    monkeypatch.setattr(FaqIndex, "build", slow_build)
+    engine = TriageEngine(TriageModel.load(tiny_model), fake_embedder)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(engine.faq_index)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(ix) for ix in seen}) == 1
