@@ -80,6 +80,9 @@ class TrainingSettings(BaseSettings):
     #: Data sets up to this size calibrate on K-fold out-of-fold scores instead of one hold-out.
     cv_calibration_max_examples: int = Field(5000, ge=0)
     calibration_folds: int = Field(5, ge=2)
+    #: Up to this many FAQ entries, each is a class of the classifier; above it, the classifier
+    #: learns "some FAQ entry" as one class and retrieval names the entry (large knowledge bases).
+    faq_classifier_max_entries: int = Field(2000, ge=0)
     seed: int = 13
     #: Share of the labelled P0 examples the urgency model must catch out of fold: below it, a
     #: message also counts as P0 when its P0 probability reaches the level that catches that share

@@ -55,6 +55,9 @@ def most_urgent(*priorities: Priority) -> Priority:
 #: The label of messages the bot must not claim to know (Rasa's convention).
 OUT_OF_SCOPE = "out_of_scope"
 FAQ_LABEL_PREFIX = "faq/"
+#: Above a size (`faq_classifier_max_entries`) the classifier learns one class for every FAQ
+#: entry together ("some FAQ entry") and retrieval says which entry.
+FAQ_ANY = "faq_any"
 #: Tags that mark an FAQ entry as small talk (greetings, thanks, goodbyes).
 SMALL_TALK_TAGS = frozenset({"smalltalk", "small_talk", "chitchat"})
 

@@ -18,6 +18,7 @@ from bot.ml.policy import (
     Thresholds,
     decide,
     merge_candidates,
+    resolve_faq_any,
 )
 from escalation.urgency import Context, prioritise
 from intents.encoder import Embedder, load_embedder
@@ -133,12 +134,12 @@ class TriageEngine:
             return []
         X = self.embedder.encode_query(texts) if embeddings is None else embeddings
         clf = self.model.classifier
-        scores = clf.score(X, texts, k=3)
-        conf = self.model.calibration(scores.top_raw, scores.top_margin)
-        scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
         index = self.faq_index if faq_index is None else faq_index
         meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
         hits = index.search(X, texts, k=10)
+        scores = resolve_faq_any(clf.score(X, texts, k=3), hits)
+        conf = self.model.calibration(scores.top_raw, scores.top_margin)
+        scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
         known = set(clf.classes_)
         urgencies = self.urgency(X, texts)
         complexities = self._label_probs(self.model.complexity, X, texts)

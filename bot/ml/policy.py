@@ -6,10 +6,20 @@ triage metadata, and returns a `Decision`. No I/O, no models.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from bot.core.vocabulary import Complexity, IntentMeta, Priority, faq_id_of, faq_label
+import numpy as np
+
+from bot.core.vocabulary import (
+    FAQ_ANY,
+    Complexity,
+    IntentMeta,
+    Priority,
+    faq_id_of,
+    faq_label,
+)
+from intents.classifier import Scores
 from kb_index.retrieval import Hit
 from kb_index.store import FaqStore
 
@@ -111,6 +121,26 @@ class PolicyConfig:
     exact_match: float = 0.95
 
 
+def resolve_faq_any(scores: Scores, hits: Sequence[Sequence[Hit]]) -> Scores:
+    """For a knowledge base answered through retrieval: each `FAQ_ANY` candidate of the classifier
+    ("some FAQ entry") becomes the entry retrieval ranks first, its scores scaled by that entry's
+    retrieval score, so one confidence says both "an FAQ question" and "this entry". Training
+    calibrates on exactly this, so serving must do the same."""
+    if not any(FAQ_ANY in row for row in scores.top_labels):
+        return scores
+    labels = [list(row) for row in scores.top_labels]
+    scale = np.ones_like(scores.top_probs)
+    for i, row in enumerate(labels):
+        for j, label in enumerate(row):
+            if label == FAQ_ANY:
+                if hits[i]:
+                    labels[i][j], scale[i, j] = faq_label(hits[i][0].faq_id), hits[i][0].score
+                else:
+                    scale[i, j] = 0.0  # nothing retrieved: no FAQ candidate (dropped when merging)
+    return replace(scores, top_labels=labels, top_probs=scores.top_probs * scale, top_near=scores.top_near * scale,
+                   top_raw=scores.top_raw * scale, top_scope=scores.top_scope * scale)
+
+
 def merge_candidates(classifier: Sequence[tuple[str, float] | tuple[str, float, float]],
                      hits: Sequence[tuple[Hit, float]], known_labels: set[str], store: FaqStore,
                      k: int = 3) -> list[Candidate]:
@@ -122,6 +152,8 @@ def merge_candidates(classifier: Sequence[tuple[str, float] | tuple[str, float, 
     """
     out: dict[str, Candidate] = {}
     for label, conf, *scope in classifier:
+        if label == FAQ_ANY:
+            continue
         fid = faq_id_of(label)
         if fid is not None and fid not in store:
             continue

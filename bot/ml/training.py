@@ -17,9 +17,10 @@ import numpy as np
 
 from bot.core.i18n import detect_language, registry
 from bot.core.settings import TrainingSettings
-from bot.core.vocabulary import OUT_OF_SCOPE, IntentMeta, faq_id_of
+from bot.core.vocabulary import FAQ_ANY, OUT_OF_SCOPE, IntentMeta, faq_id_of
 from bot.ml.calibrate import HeldOutScores, calibrate
 from bot.ml.model import TriageModel, TunedEncoder
+from bot.ml.policy import resolve_faq_any
 from bot.ml.training_data import TrainingData, check_calibration
 from escalation.urgency import UrgencyThresholds
 from intents.classifier import IntentClassifier
@@ -127,10 +128,12 @@ def _classifier(settings: TrainingSettings) -> IntentClassifier:
 
 def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts: Sequence[str],
                    truth: Sequence[str]) -> HeldOutScores:
-    """Scores of messages the classifier and the index were built without."""
-    s = clf.score(X, list(texts), k=1)
+    """Scores of messages the classifier and the index were built without (with FAQ entries
+    answered through retrieval, as the engine resolves them)."""
+    all_hits = _search_in_chunks(index, X, list(texts))
+    s = resolve_faq_any(clf.score(X, list(texts), k=1), all_hits)
     top, top_ok, true_scores = [], [], []
-    for hs, gold in zip(index.search(X, list(texts), k=10), truth):
+    for hs, gold in zip(all_hits, truth):
         fid = faq_id_of(gold)
         top.append(hs[0].score if hs else 0.0)
         top_ok.append(bool(hs) and hs[0].faq_id == fid)
@@ -142,6 +145,24 @@ def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts:
         margin=s.top_margin[:, 0],
         retrieval_top=np.array(top, dtype=np.float64), retrieval_top_ok=np.array(top_ok, dtype=bool),
         retrieval_true=np.array(true_scores, dtype=np.float64))
+
+
+def _search_in_chunks(index: FaqIndex, X: np.ndarray, texts: list[str], size: int = 256) -> list:
+    """Retrieval for many messages, a chunk at a time (the lexical scores of one chunk are a dense
+    chunk × phrasings matrix)."""
+    out = []
+    for a in range(0, len(texts), size):
+        out += index.search(X[a:a + size], texts[a:a + size], k=10)
+    return out
+
+
+def classifier_labels(labels: np.ndarray, n_faqs: int, settings: TrainingSettings) -> np.ndarray:
+    """The classifier's labels: FAQ entries as classes of their own, or, above
+    `faq_classifier_max_entries` entries, as one class (`FAQ_ANY`) with retrieval naming the entry
+    (training then grows with the phrasings, not with entries × phrasings)."""
+    if n_faqs <= settings.faq_classifier_max_entries:
+        return labels
+    return np.array([FAQ_ANY if faq_id_of(label) else label for label in labels.tolist()], dtype=object)
 
 
 def with_titles(data: TrainingData) -> dict[str, IntentMeta]:
@@ -175,10 +196,12 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
         raise DataError(f"need at least two intents or FAQ entries to train, found {len(in_scope)}")
     text_vec = {t: X[i] for i, t in enumerate(texts)}
     meta = with_titles(data)
+    clf_labels = classifier_labels(labels, len(data.faqs), settings)
+    retrieval_mode = FAQ_ANY in set(clf_labels.tolist())
 
     if calibration is not None:
         cal, X_cal = calibration
-        clf_h = _classifier(settings).fit(X, texts, labels, vocabulary_texts=texts)
+        clf_h = _classifier(settings).fit(X, texts, clf_labels, vocabulary_texts=texts)
         index = FaqIndex(embedder, registry()).build(data.faqs, _faq_vectors(data.faqs, text_vec))
         scores = score_held_out(clf_h, index, X_cal, [e.text for e in cal.data.examples],
                                 [e.label for e in cal.data.examples])
@@ -187,7 +210,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
         parts, clf_h = [], None
         split_list, source = splits or calibration_splits(labels.tolist(), settings)
         for tr, ho in split_list:
-            clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], labels[tr], vocabulary_texts=texts)
+            clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], clf_labels[tr], vocabulary_texts=texts)
             faq_tr = sub_faqs(data.faqs, {texts[i] for i in tr})
             index = FaqIndex(embedder, registry()).build(faq_tr, _faq_vectors(faq_tr, text_vec))
             parts.append(score_held_out(clf_h, index, X[ho], [texts[i] for i in ho], labels[ho].tolist()))
@@ -197,7 +220,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
     cal = calibrate(scores, meta, settings, source, small_talk)
     # The final classifier sees every training example (warm-started from the last held-out fit).
     clf = IntentClassifier(prob_weight=cal.prob_weight, scope_weight=cal.scope_weight, seed=settings.seed).fit(
-        X, texts, labels, vocabulary_texts=texts, warm_start_from=clf_h)
+        X, texts, clf_labels, vocabulary_texts=texts, warm_start_from=clf_h)
     return TriageModel(
         encoder=embedder.base_info(),
         classifier=clf,
@@ -210,7 +233,8 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
         faq_vectors=_faq_vectors(data.faqs, text_vec),
         report={"calibration": cal.report.to_json(), "answer_precision_target": settings.answer_precision,
                 "n_examples": len(texts), "prob_weight": cal.prob_weight, "scope_weight": cal.scope_weight,
-                "n_labels": len(in_scope), "has_out_of_scope_examples": bool((labels == OUT_OF_SCOPE).any())},
+                "n_labels": len(in_scope), "has_out_of_scope_examples": bool((labels == OUT_OF_SCOPE).any()),
+                "faq_answered_by": "retrieval" if retrieval_mode else "classifier"},
     )
 
 
