@@ -32,7 +32,35 @@ def top_k(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, 
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(idx, order, axis=1)
 
 
-class FaissIndex:
+class _Searchable:
+    """Top-k inner-product search over the faiss index in `self._index`."""
+
+    _index: object
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, self._index.ntotal)
+        if k == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+
+class _ById(_Searchable):
+    """Rows added and removed in place by id."""
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        if len(vectors):
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        self._index.remove_ids(faiss.IDSelectorArray(ids.astype(np.int64)))
+
+
+class FaissIndex(_Searchable):
     """Flat inner-product faiss index over unit vectors (exact cosine search)."""
 
     def __init__(self, dim: int):
@@ -44,15 +72,6 @@ class FaissIndex:
     def add(self, vectors: np.ndarray) -> None:
         if len(vectors):
             self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, self._index.ntotal)
-        if k == 0:
-            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-
-    def __len__(self) -> int:
-        return self._index.ntotal
 
     def vectors(self) -> np.ndarray:
         """Every indexed vector, in insertion order: (len(self), dim)."""
@@ -75,7 +94,7 @@ class FaissIndex:
         return obj
 
 
-class ApproximateIndex:
+class ApproximateIndex(_ById):
     """Inverted-file faiss index (IVF, inner product) for large collections: the vectors are
     clustered into `nlist` lists and a query scans the `nprobe` nearest lists. Rows can be added
     and removed in place by id. Parameters from `scripts/ann_benchmark.py` (recall@1 ≥ 0.99 of
@@ -102,26 +121,8 @@ class ApproximateIndex:
                                                                                 replace=False)]
         self._index.train(np.ascontiguousarray(take, dtype=np.float32))
 
-    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        if len(vectors):
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
 
-    def remove(self, ids: np.ndarray) -> None:
-        import faiss
-
-        self._index.remove_ids(faiss.IDSelectorArray(ids.astype(np.int64)))
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, self._index.ntotal)
-        if k == 0:
-            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-
-    def __len__(self) -> int:
-        return self._index.ntotal
-
-
-class ExactIndex:
+class ExactIndex(_ById):
     """Exact inner-product search whose rows are added and removed in place by id."""
 
     def __init__(self, dim: int):
@@ -129,24 +130,6 @@ class ExactIndex:
 
         self.dim = dim
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-
-    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        if len(vectors):
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
-
-    def remove(self, ids: np.ndarray) -> None:
-        import faiss
-
-        self._index.remove_ids(faiss.IDSelectorArray(ids.astype(np.int64)))
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, self._index.ntotal)
-        if k == 0:
-            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-
-    def __len__(self) -> int:
-        return self._index.ntotal
 
 
 def vector_index(matrix: np.ndarray, approximate_above: int) -> "ExactIndex | ApproximateIndex":
@@ -345,11 +328,19 @@ class FaqIndex:
         return dict(self._vectors)
 
     # -- search --------------------------------------------------------------------------------
+    #: Queries scored at once: the lexical scores of a chunk are a dense chunk × phrasings matrix.
+    SEARCH_CHUNK = 256
+
     def search(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
                exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         """Top-k entries per query. `exclude` (per query) hides phrasings, for leave-one-out checks."""
         if not len(self.store):
             return [[] for _ in texts]
+        if len(texts) > self.SEARCH_CHUNK:
+            n = self.SEARCH_CHUNK
+            return [hits for a in range(0, len(texts), n)
+                    for hits in self.search(query_vecs[a:a + n], texts[a:a + n], k,
+                                            exclude[a:a + n] if exclude is not None else None)]
         rows, matrix, faiss_index, lexical = self._rows, self._matrix, self._faiss, self._lexical
         n_rows = len(rows)
         width = min(n_rows, max(50, 8 * k))

@@ -13,7 +13,7 @@ query (one query at a time, as a chat turn searches), then the build time and me
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import statistics
 import sys
 import time
@@ -24,29 +24,18 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+from faq_edit_benchmark import rss_mb  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "datasets" / "clinc150"
 
 
 def texts(split: str) -> list[str]:
-    import json
-
-    for name in (f"{split}.csv", f"{split}.json", f"{split}.jsonl"):
-        path = DATA / name
-        if path.exists():
-            if name.endswith(".csv"):
-                with open(path, newline="", encoding="utf-8") as f:
-                    return [row[0] for row in csv.reader(f)][1:]
-            if name.endswith(".jsonl"):
-                return [json.loads(line)["text"] for line in open(path, encoding="utf-8")]
-            return [x[0] if isinstance(x, list) else x["text"] for x in json.load(open(path, encoding="utf-8"))]
-    raise SystemExit(f"no {split} split under {DATA}")
-
-
-def rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The queries of a CLINC150 split (`[text, intent]` pairs in JSON)."""
+    path = DATA / f"{split}.json"
+    if not path.exists():
+        raise SystemExit(f"no {split} split under {DATA}")
+    return [text for text, _ in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def main() -> None:

@@ -130,7 +130,7 @@ def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts:
                    truth: Sequence[str]) -> HeldOutScores:
     """Scores of messages the classifier and the index were built without (with FAQ entries
     answered through retrieval, as the engine resolves them)."""
-    all_hits = _search_in_chunks(index, X, list(texts))
+    all_hits = index.search(X, list(texts), k=10)
     s = resolve_faq_any(clf.score(X, list(texts), k=1), all_hits)
     top, top_ok, true_scores = [], [], []
     for hs, gold in zip(all_hits, truth):
@@ -145,15 +145,6 @@ def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts:
         margin=s.top_margin[:, 0],
         retrieval_top=np.array(top, dtype=np.float64), retrieval_top_ok=np.array(top_ok, dtype=bool),
         retrieval_true=np.array(true_scores, dtype=np.float64))
-
-
-def _search_in_chunks(index: FaqIndex, X: np.ndarray, texts: list[str], size: int = 256) -> list:
-    """Retrieval for many messages, a chunk at a time (the lexical scores of one chunk are a dense
-    chunk × phrasings matrix)."""
-    out = []
-    for a in range(0, len(texts), size):
-        out += index.search(X[a:a + size], texts[a:a + size], k=10)
-    return out
 
 
 def classifier_labels(labels: np.ndarray, n_faqs: int, settings: TrainingSettings) -> np.ndarray:

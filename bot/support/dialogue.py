@@ -124,7 +124,8 @@ def _offer_choices(s: ConvState, options: list[str], question: str, k: Knowledge
     return Outcome(s, [Reply(t(s.lang, "did_you_mean"), buttons)])
 
 
-def _last(s: ConvState) -> tuple[Priority, str | None]:
+def last_problem(s: ConvState) -> tuple[Priority, str | None]:
+    """The priority and intent of the last question the user asked (P2, None before any)."""
     d = s.last_decision or {}
     return Priority(d.get("priority", "P2")), d.get("intent")
 
@@ -138,7 +139,7 @@ def _after_failure(s: ConvState, k: Knowledge, reason: str, retry: Pending | Non
     """Count a failed attempt: escalate at the limit, else offer the next answer or ask again."""
     s.failed += 1
     if s.failed >= k.max_failed:
-        prio, intent = _last(s)
+        prio, intent = last_problem(s)
         return _escalate(s, prio, f"{reason}; {s.failed} failed attempts in a row", intent)
     if retry is not None:
         nxt = _answer_next(s, retry.options, retry.question, k, t(s.lang, "next_try"))
@@ -192,7 +193,7 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
 
     if msg == "/human":
         s.tried.append({"user": "asked for a person"})
-        return _escalate(s, _last(s)[0], "the user asked for a person", _last(s)[1], asked=True)
+        return _escalate(s, last_problem(s)[0], "the user asked for a person", last_problem(s)[1], asked=True)
 
     p = s.pending if s.state is State.AWAITING else None
     if p is not None and p.kind == "solved":
@@ -213,7 +214,7 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
             out = _answer_next(s, [intent], p.question, k, None)
             if out is not None:
                 return out
-            return _escalate(s, _last(s)[0], f"the user chose {intent}, which needs a person", intent)
+            return _escalate(s, last_problem(s)[0], f"the user chose {intent}, which needs a person", intent)
         if msg == "/none":
             s.tried.append({"user": "none of these"})
             return _after_failure(s, k, "none of the suggestions fitted")
@@ -240,7 +241,7 @@ def _small_talk(s: ConvState, d: Decision, text: str) -> Outcome:
 
 
 def _new_question(s: ConvState, msg: str, d: Decision, k: Knowledge) -> Outcome:
-    before, about = _last(s) if s.last_decision else (d.priority, None)
+    before, about = last_problem(s) if s.last_decision else (d.priority, None)
     s.lang = d.lang
     s.last_decision = d.state_json()
     s.tried.append({"user_said": msg, "route": d.route.value, "intent": d.intent,

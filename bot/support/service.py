@@ -37,6 +37,7 @@ from bot.support.dialogue import (
     Reply,
     State,
     clauses,
+    last_problem,
     step,
 )
 from escalation import incidents, presence, webhooks
@@ -346,7 +347,8 @@ class ChatService:
                                                       language=state.lang, domain=domain, packet=packet,
                                                       intent=esc.intent,
                                                       incident_id=incident.id if incident else None)
-        if self._round_the_clock(ticket.priority) and ticket.paged_at is None and self._off_hours(ticket, now):
+        if (self._round_the_clock(ticket.priority) and ticket.paged_at is None
+                and not is_working(datetime.fromtimestamp(now, timezone.utc), teams)):
             self.tickets.mark_paged(conn, ticket.id, now)
             webhooks.enqueue(conn, "oncall.page", oncall_event(ticket, now), now)
             ticket = replace(ticket, paged_at=now)
@@ -403,9 +405,9 @@ class ChatService:
                 if conv.ticket_id is not None and self.tickets.is_open(conn, conv.ticket_id):
                     continue
                 state = conv.state
-                prio, intent = (Priority(state.last_decision.get("priority", "P2")), state.last_decision.get("intent")) \
-                    if state.last_decision else (Priority.P2, inc.intent)
-                esc = Escalation(prio, f"incident {inc.id} about {inc.intent} was dismissed by {by}", intent)
+                prio, intent = last_problem(state)
+                esc = Escalation(prio, f"incident {inc.id} about {inc.intent} was dismissed by {by}",
+                                 intent or inc.intent)
                 state.state, state.pending = State.QUEUED, None
                 ticket, _ = self._escalate(conn, cid, state, esc, now)
                 for r in self._handoff_replies(state.lang, ticket, now):

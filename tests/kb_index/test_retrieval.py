@@ -153,3 +153,14 @@ def test_edits_update_the_index_in_place_and_match_a_full_rebuild(fake_embedder)
     want = rebuilt.search(fake_embedder.encode_query(queries), queries, k=3)
     assert [[h.faq_id for h in hs] for hs in got] == [[h.faq_id for h in hs] for hs in want]
     assert all(h.faq_id not in ("e7", "e8") for hs in got for h in hs)  # deleted entries are gone
+
+
+def test_many_queries_are_searched_in_chunks_with_the_same_results(fake_embedder, monkeypatch):
+    entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 7}"], {"en": f"a{i}"}) for i in range(40)]
+    ix = FaqIndex(fake_embedder, load_registry()).build(entries)
+    queries = [f"question number {i}" for i in range(9)]
+    Q = fake_embedder.encode_query(queries)
+    whole = ix.search(Q, queries, k=3, exclude=[{"question number 1 about topic 1"}] * 9)
+    monkeypatch.setattr(FaqIndex, "SEARCH_CHUNK", 2)
+    chunked = ix.search(Q, queries, k=3, exclude=[{"question number 1 about topic 1"}] * 9)
+    assert [[(h.faq_id, h.score) for h in hs] for hs in chunked] == [[(h.faq_id, h.score) for h in hs] for hs in whole]

@@ -124,10 +124,6 @@ def client_address(request: Request) -> str:
     return peer
 
 
-def client_key(request: Request) -> str:
-    return client_address(request)
-
-
 def client_id(request: Request) -> str:
     """An opaque, keyed hash of the client's address: enough to tell clients apart, never the
     address itself (it is personal data)."""
@@ -136,7 +132,7 @@ def client_id(request: Request) -> str:
 
 
 def client_rate_limit(request: Request) -> None:
-    if not get_context(request).client_limiter.allow(client_key(request)):
+    if not get_context(request).client_limiter.allow(client_address(request)):
         raise HTTPException(429, "too many requests from this client; slow down", headers={"Retry-After": "10"})
 
 

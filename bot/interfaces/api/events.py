@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Callable
 
 from fastapi import HTTPException, Request
@@ -72,11 +72,7 @@ def stream(request: Request, feed: ChangeFeed, poll: Callable[[], list[Event]],
         slots.take(caller)
 
     async def body():
-        if slots is None:
-            async for chunk in events():
-                yield chunk
-            return
-        with slots.held(caller):
+        with slots.held(caller) if slots is not None else nullcontext():
             async for chunk in events():
                 yield chunk
 

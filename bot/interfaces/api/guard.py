@@ -12,7 +12,9 @@ import json
 import math
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.interfaces.api.limits import replay
 
 
 class BadInput(ValueError):
@@ -99,7 +101,7 @@ class InputGuard:
         while more:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
-                return await self.app(scope, _replay([message]), send)
+                return await self.app(scope, replay(message, receive), send)
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
@@ -107,17 +109,7 @@ class InputGuard:
             check_json(body)
         except BadInput as e:
             return await _refuse(send, str(e))
-        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
-
-
-def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
-    async def receive() -> Message:
-        if messages:
-            return messages.pop(0)
-        if then is not None:
-            return await then()
-        return {"type": "http.disconnect"}
-    return receive
+        await self.app(scope, replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
 
 
 async def _refuse(send: Send, reason: str) -> None:

@@ -31,15 +31,16 @@ class BodySizeLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                return await self.app(scope, _replay(message, receive), send)
+                return await self.app(scope, replay(message, receive), send)
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
                 return await _reject(send, self.max_bytes)
-        await self.app(scope, _replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
+        await self.app(scope, replay({"type": "http.request", "body": body, "more_body": False}, receive), send)
 
 
-def _replay(first: dict, then: Receive) -> Receive:
+def replay(first: dict, then: Receive) -> Receive:
+    """A receive channel that gives `first` once, then whatever `then` gives."""
     sent = False
 
     async def receive() -> dict:

@@ -21,7 +21,7 @@ from bot.interfaces.api.deps import (
     CurrentAgent,
     CurrentStaff,
     ServiceDep,
-    client_key,
+    client_address,
     get_context,
     session_staff,
 )
@@ -84,7 +84,7 @@ class Me(BaseModel):
 def login(body: LoginIn, request: Request, response: Response) -> Me:
     """Exchange an API key for a signed session cookie (HttpOnly, SameSite=Strict)."""
     ctx = get_context(request)
-    address = client_key(request)
+    address = client_address(request)
     if ctx.login_failures.exhausted(address):
         raise HTTPException(429, "too many failed sign-ins from this address; wait a minute",
                             headers={"Retry-After": "60"})
