@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from bot.core.vocabulary import OUT_OF_SCOPE
+from bot.core.vocabulary import FAQ_ANY, OUT_OF_SCOPE
 from intents.features import Tfidf
 
 
@@ -56,11 +56,26 @@ class IntentClassifier:
         self.seed = seed
 
     # -- training ----------------------------------------------------------------------------
+    def fit_vocabulary(self, texts: Sequence[str]) -> "IntentClassifier":
+        """Learn the n-gram vocabularies (and IDF) from `texts`."""
+        min_df = 2 if len(texts) > 5000 else 1
+        self.chars_ = Tfidf("char_wb", self.ngram_range, min_df=min_df).fit(texts)
+        self.words_ = Tfidf("words", min_df=min_df).fit(texts)
+        return self
+
+    def lexical(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The n-gram features of `texts` (character then word TF-IDF)."""
+        return sparse.hstack([self.chars_.transform(texts), self.words_.transform(texts)], format="csr")
+
     def fit(self, X: np.ndarray, texts: Sequence[str], labels: Sequence[str],
             vocabulary_texts: Sequence[str] | None = None,
-            warm_start_from: "IntentClassifier | None" = None) -> "IntentClassifier":
+            warm_start_from: "IntentClassifier | None" = None,
+            vocabulary_from: "IntentClassifier | None" = None,
+            lexical: sparse.csr_matrix | None = None) -> "IntentClassifier":
         """Fit on embeddings `X` of `texts`. The n-gram vocabulary comes from `vocabulary_texts`
-        (default: `texts`), so a held-out fit and the final fit can share it and warm-start."""
+        (default: `texts`), so a held-out fit and the final fit can share it and warm-start;
+        `vocabulary_from` reuses another classifier's instead, and `lexical` passes the texts'
+        n-gram features already computed with it (fits on folds of the same texts)."""
         from sklearn.linear_model import LogisticRegression
 
         labels = np.asarray(labels)
@@ -68,11 +83,11 @@ class IntentClassifier:
         if len([c for c in classes if c != OUT_OF_SCOPE]) < 2:
             raise ValueError("need at least two in-scope intents to train")
         self.classes_ = classes
-        vocab_src = list(vocabulary_texts) if vocabulary_texts is not None else list(texts)
-        min_df = 2 if len(vocab_src) > 5000 else 1
-        self.chars_ = Tfidf("char_wb", self.ngram_range, min_df=min_df).fit(vocab_src)
-        self.words_ = Tfidf("words", min_df=min_df).fit(vocab_src)
-        F = self._features(X, texts)
+        if vocabulary_from is not None:
+            self.chars_, self.words_ = vocabulary_from.chars_, vocabulary_from.words_
+        else:
+            self.fit_vocabulary(list(vocabulary_texts) if vocabulary_texts is not None else list(texts))
+        F = self._features(X, texts, lexical)
         y = np.searchsorted(classes, labels)
         lr = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed, class_weight=self.class_weight,
                                 warm_start=warm_start_from is not None)
@@ -88,7 +103,9 @@ class IntentClassifier:
             intercept = np.r_[-intercept / 2, intercept / 2]
         self.coef_ = coef.astype(np.float32)
         self.intercept_ = intercept.astype(np.float32)
-        keep = labels != OUT_OF_SCOPE
+        # Nearness is measured to in-scope examples; that of "some FAQ entry" comes from the
+        # retrieval index, which holds every phrasing (bot.ml.policy.resolve_faq_any).
+        keep = ~np.isin(labels, [OUT_OF_SCOPE, FAQ_ANY])
         self.train_X_ = np.ascontiguousarray(X[keep], dtype=np.float32)
         self.train_y_ = y[keep].astype(np.int32)
         self._index_classes()
@@ -101,8 +118,9 @@ class IntentClassifier:
         self._class_rows = {int(c): np.where(self.train_y_ == c)[0] for c in np.unique(self.train_y_)}
         self._oos_idx = self.classes_.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes_ else None
 
-    def _features(self, X: np.ndarray, texts: Sequence[str]) -> sparse.csr_matrix:
-        return sparse.hstack([sparse.csr_matrix(X), self.chars_.transform(texts), self.words_.transform(texts)],
+    def _features(self, X: np.ndarray, texts: Sequence[str], lexical: sparse.csr_matrix | None = None
+                  ) -> sparse.csr_matrix:
+        return sparse.hstack([sparse.csr_matrix(X), self.lexical(texts) if lexical is None else lexical],
                              format="csr")
 
     # -- inference ---------------------------------------------------------------------------
@@ -110,8 +128,9 @@ class IntentClassifier:
     def in_scope_labels(self) -> list[str]:
         return [c for c in self.classes_ if c != OUT_OF_SCOPE]
 
-    def predict_proba(self, X: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        F = self._features(X, texts)
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str], lexical: sparse.csr_matrix | None = None
+                      ) -> np.ndarray:
+        F = self._features(X, texts, lexical)
         return _softmax(np.asarray(F @ self._coef_t) + self.intercept_)
 
     def score(self, X: np.ndarray, texts: Sequence[str], k: int = 3) -> Scores:

@@ -150,49 +150,127 @@ class LexicalIndex:
 
     Rows are kept in blocks: `rebuild` makes one block (and sets the IDF from its texts); `append`
     adds a block of new rows under the same IDF, and `drop` marks rows dead, so an edit touches
-    only its own rows. Blocks are merged when there are many."""
+    only its own rows. Blocks are merged when there are many.
+
+    A search asks for candidates (`top`) and then scores the rows it keeps (`score_rows`). Above
+    `PRUNE_ABOVE` rows, candidates are found through the rarer features only (those in at most
+    `MAX_DF_SHARE` of the rows): single letters and common n-grams match nearly every phrasing, and
+    scoring them against every row made each query cost a dense pass over the whole index. The
+    scores of the rows kept are exact either way."""
 
     MAX_BLOCKS = 16
+    PRUNE_ABOVE = 20_000
+    MAX_DF_SHARE = 0.02
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 1 << 18):
         self._hv = HashingVectorizer(analyzer="char_wb", ngram_range=ngram_range, n_features=n_features,
                                      alternate_sign=False, norm=None, lowercase=True, dtype=np.float32)
         self._idf = np.ones(n_features, dtype=np.float32)
-        # Stored transposed (features × rows), so a query is one sparse product per block.
-        self._blocks: list[sparse.csr_matrix] = []
+        #: Features that find candidates (all of them on small indexes).
+        self._probe = np.ones(n_features, dtype=bool)
+        # Per block: rows × features (to score chosen rows) and the probe features transposed
+        # (features × rows, so finding candidates is one sparse product per block).
+        # (blocks, first row of each block), swapped in as one value for searches running meanwhile.
+        self._parts: tuple[list[tuple[sparse.csr_matrix, sparse.csr_matrix]], np.ndarray] = ([], np.zeros(0, np.int64))
         self._alive = np.zeros(0, dtype=bool)
 
-    def _tfidf(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         m = self._hv.transform(texts).tocsr()
         m.data = (1.0 + np.log(m.data)) * self._idf[m.indices]
         return normalize(m, copy=False)
 
+    def _block(self, rows: sparse.csr_matrix) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        probe = rows.multiply(self._probe[None, :]).tocsr() if not self._probe.all() else rows
+        probe.eliminate_zeros()
+        return rows, probe.T.tocsr()
+
+    def _set_blocks(self, blocks: list[tuple[sparse.csr_matrix, sparse.csr_matrix]]) -> None:
+        sizes = [b.shape[0] for b, _ in blocks]
+        self._parts = (blocks, np.cumsum([0] + sizes[:-1]).astype(np.int64) if sizes else np.zeros(0, np.int64))
+
+    def empty_like(self) -> "LexicalIndex":
+        """A lexical index with no rows, weighting new ones as this one does (same IDF)."""
+        out = LexicalIndex.__new__(LexicalIndex)
+        out._hv, out._idf, out._probe = self._hv, self._idf, self._probe
+        out._parts, out._alive = ([], np.zeros(0, np.int64)), np.zeros(0, dtype=bool)
+        return out
+
     def rebuild(self, texts: Sequence[str]) -> None:
-        self._blocks, self._alive = [], np.ones(len(texts), dtype=bool)
+        self._alive = np.ones(len(texts), dtype=bool)
         if not texts:
+            self._set_blocks([])
             return
         df = np.bincount(self._hv.transform(texts).tocsr().indices, minlength=self._hv.n_features)
         self._idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
-        self._blocks = [self._tfidf(texts).T.tocsr()]
+        self._probe = (df <= self.MAX_DF_SHARE * len(texts)) if len(texts) > self.PRUNE_ABOVE else \
+            np.ones(self._hv.n_features, dtype=bool)
+        self._set_blocks([self._block(self.transform(texts))])
 
     def append(self, texts: Sequence[str]) -> None:
         """New rows at the end, weighted with the IDF of the last rebuild."""
         if not texts:
             return
-        self._blocks.append(self._tfidf(texts).T.tocsr())
+        blocks = self._parts[0] + [self._block(self.transform(texts))]
+        if len(blocks) > self.MAX_BLOCKS:
+            blocks = [self._block(sparse.vstack([b for b, _ in blocks], format="csr"))]
+        # Rows first: a search running meanwhile never reads past what `_alive` holds.
         self._alive = np.concatenate([self._alive, np.ones(len(texts), dtype=bool)])
-        if len(self._blocks) > self.MAX_BLOCKS:
-            self._blocks = [sparse.hstack(self._blocks, format="csr")]
+        self._set_blocks(blocks)
 
     def drop(self, rows: Sequence[int]) -> None:
         self._alive[np.asarray(rows, dtype=np.int64)] = False
 
+    def __len__(self) -> int:
+        return len(self._alive)
+
+    def top(self, q: sparse.csr_matrix, width: int) -> list[np.ndarray]:
+        """Per query (rows of `q`, from `transform`): up to `width` live rows sharing the most
+        lexical weight with it, best first."""
+        (blocks, starts), alive = self._parts, self._alive
+        parts = [(q @ probe).tocsr() for _, probe in blocks]
+        out = []
+        for i in range(q.shape[0]):
+            rows = np.concatenate([p.indices[p.indptr[i]:p.indptr[i + 1]] + s for p, s in zip(parts, starts)]
+                                  ) if parts else np.zeros(0, np.int64)
+            vals = np.concatenate([p.data[p.indptr[i]:p.indptr[i + 1]] for p in parts]) if parts else np.zeros(0)
+            keep = (rows < len(alive))
+            rows, vals = rows[keep], vals[keep]
+            keep = alive[rows]
+            rows, vals = rows[keep], vals[keep]
+            if len(rows) > width:
+                part = np.argpartition(-vals, width - 1)[:width]
+                rows, vals = rows[part], vals[part]
+            out.append(rows[np.argsort(-vals, kind="stable")].astype(np.int64))
+        return out
+
+    def score_rows(self, q: sparse.csr_matrix, i: int, rows: np.ndarray) -> np.ndarray:
+        """Cosine similarity of query `i` of `q` with each of `rows` (dead rows score -1)."""
+        out = np.full(len(rows), -1.0, dtype=np.float32)
+        if not len(rows):
+            return out
+        blocks, starts = self._parts
+        which = np.searchsorted(starts, rows, side="right") - 1
+        qi = q[i].T.tocsc()
+        for b in np.unique(which):
+            sel = which == b
+            mat = blocks[b][0]
+            local = rows[sel] - starts[b]
+            ok = local < mat.shape[0]
+            vals = np.full(len(local), -1.0, dtype=np.float32)
+            vals[ok] = np.asarray((mat[local[ok]] @ qi).todense()).ravel()
+            out[sel] = vals
+        alive = self._alive
+        known = rows < len(alive)
+        out[known & ~alive[np.minimum(rows, len(alive) - 1)]] = -1.0
+        return out
+
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Cosine similarity of each query with each row (dead rows score -1): (n_queries, n_rows)."""
+        """Cosine similarity of each query with each row (dead rows score -1): (n_queries, n_rows).
+        Dense: for tests and small indexes."""
         if len(self._alive) == 0:
             return np.zeros((len(texts), 0), np.float32)
-        q = self._tfidf(texts)
-        out = np.hstack([(q @ b).toarray() for b in self._blocks]).astype(np.float32, copy=False)
+        q = self.transform(texts)
+        out = np.hstack([(q @ b.T).toarray() for b, _ in self._parts[0]]).astype(np.float32, copy=False)
         out[:, ~self._alive] = -1.0
         return out
 
@@ -231,6 +309,9 @@ class FaqIndex:
         self._lexical = LexicalIndex()
         self._matrix = np.zeros((0, 0), np.float32)
         self._edit_lock = threading.RLock()  # edits and copies one at a time (searches take none)
+        #: When set, rows are weighted with this lexical index's IDF instead of their own (a draft's
+        #: side index scores its rows as the live index would).
+        self._idf_from: LexicalIndex | None = None
 
     # -- building ------------------------------------------------------------------------------
     def build(self, entries: Sequence[FaqEntry], vectors: dict[str, np.ndarray] | None = None,
@@ -256,6 +337,10 @@ class FaqIndex:
             entries, vectors = list(self.store), dict(self._vectors)
         return FaqIndex(self.embedder, self.locales, self.dense_weight, self.language_weights,
                         self.approximate_above).build(entries, vectors)
+
+    def draft(self) -> "DraftIndex":
+        """This index as it would be after some edits, without copying it (see `DraftIndex`)."""
+        return DraftIndex(self)
 
     def upsert(self, entry: FaqEntry) -> None:
         """Add or replace one entry; only its own phrasings are encoded."""
@@ -318,8 +403,12 @@ class FaqIndex:
         dim = self.embedder.info().dim
         matrix = (np.vstack([self._vectors[e.id] for e in self.store]).astype(np.float32) if rows
                   else np.zeros((0, dim), np.float32))
-        lexical = LexicalIndex()
-        lexical.rebuild([q for _, q in rows])
+        if self._idf_from is not None:
+            lexical = self._idf_from.empty_like()
+            lexical.append([q for _, q in rows])
+        else:
+            lexical = LexicalIndex()
+            lexical.rebuild([q for _, q in rows])
         faiss_index = vector_index(matrix, self.approximate_above)
         self._rows, self._entry_rows, self._matrix, self._faiss, self._lexical = (rows, entry_rows, matrix,
                                                                                   faiss_index, lexical)
@@ -328,48 +417,117 @@ class FaqIndex:
         return dict(self._vectors)
 
     # -- search --------------------------------------------------------------------------------
-    #: Queries scored at once: the lexical scores of a chunk are a dense chunk × phrasings matrix.
+    #: Queries searched at once.
     SEARCH_CHUNK = 256
+    #: Nearness of a query to the knowledge base: mean similarity of its this many nearest phrasings.
+    NEAR_K = 5
 
     def search(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
                exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         """Top-k entries per query. `exclude` (per query) hides phrasings, for leave-one-out checks."""
+        return self.search_near(query_vecs, texts, k, exclude)[0]
+
+    def search_near(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
+                    exclude: Sequence[set[str]] | None = None) -> tuple[list[list[Hit]], np.ndarray]:
+        """`search`, and per query the mean dense similarity of its `NEAR_K` nearest phrasings (how
+        close it lies to the knowledge base as a whole; the classifier's nearness of "some FAQ
+        entry" when entries are answered through retrieval)."""
         if not len(self.store):
-            return [[] for _ in texts]
-        if len(texts) > self.SEARCH_CHUNK:
-            n = self.SEARCH_CHUNK
-            return [hits for a in range(0, len(texts), n)
-                    for hits in self.search(query_vecs[a:a + n], texts[a:a + n], k,
-                                            exclude[a:a + n] if exclude is not None else None)]
+            return [[] for _ in texts], np.zeros(len(texts))
+        hits: list[list[Hit]] = []
+        near = []
+        n = self.SEARCH_CHUNK
+        for a in range(0, len(texts), n):
+            h, nr = self._search_chunk(query_vecs[a:a + n], texts[a:a + n], k,
+                                       exclude[a:a + n] if exclude is not None else None)
+            hits += h
+            near.append(nr)
+        return hits, np.concatenate(near)
+
+    def _search_chunk(self, query_vecs: np.ndarray, texts: Sequence[str], k: int,
+                      exclude: Sequence[set[str]] | None) -> tuple[list[list[Hit]], np.ndarray]:
         rows, matrix, faiss_index, lexical = self._rows, self._matrix, self._faiss, self._lexical
         n_rows = len(rows)
         width = min(n_rows, max(50, 8 * k))
         # Dense candidates come from faiss, lexical ones from the character channel; each
         # candidate phrasing then gets both scores and the fused one.
-        _, didx = faiss_index.search(query_vecs, width)
-        lex = lexical.scores(texts)
+        D, didx = faiss_index.search(query_vecs, width)
+        near = np.array([float(np.mean(d[i >= 0][:self.NEAR_K])) if (i >= 0).any() else 0.0
+                         for d, i in zip(D, didx)])
+        q = lexical.transform(texts)
+        lex_top = lexical.top(q, width)
         out: list[list[Hit]] = []
         for i in range(len(texts)):
             w = self.language_weights.get(self.locales.detect(texts[i]), self.dense_weight)
-            n_lex = lex.shape[1]  # an edit may be half applied: never read past what all parts hold
-            lex_top = np.argpartition(-lex[i], width - 1)[:width] if width < n_lex else np.arange(n_lex)
-            cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top]))
-            cand = cand[(cand < n_rows) & (cand < len(matrix)) & (cand < n_lex)]
+            cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top[i]]))
+            # An edit may be half applied: never read past what all parts hold.
+            cand = cand[(cand < n_rows) & (cand < len(matrix))]
             cand = cand[[rows[r] is not None for r in cand]] if len(cand) else cand
             if exclude is not None and exclude[i]:
                 cand = np.array([r for r in cand if rows[r][1] not in exclude[i]], dtype=np.int64)
-                if len(cand) == 0:
-                    out.append([])
-                    continue
+            if len(cand) == 0:
+                out.append([])
+                continue
+            lex = lexical.score_rows(q, i, cand)
             dense = matrix[cand] @ query_vecs[i]
-            fused = w * np.maximum(dense, 0.0) + (1 - w) * lex[i, cand]
+            fused = w * np.maximum(dense, 0.0) + (1 - w) * lex
             best: dict[str, int] = {}  # entry -> position in cand of its best phrasing
             for pos in np.argsort(-fused, kind="stable"):
+                if lex[pos] < 0:
+                    continue  # a row its lexical part does not hold yet
                 fid = rows[cand[pos]][0]
                 if fid not in best:
                     best[fid] = pos
                     if len(best) == k:
                         break
-            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[i, cand[p]]), rows[cand[p]][1])
+            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[p]), rows[cand[p]][1])
                         for fid, p in best.items()])
-        return out
+        return out, near
+
+
+class DraftIndex:
+    """The live index as it would be after some edits, for trying them before they are published
+    (the editors' gate, "try it"), without copying the live index: edited entries go to a small side
+    index weighted like the live one, the live index's hits of edited or deleted entries are
+    hidden, and the two are merged. An entry's score is its best phrasing's, so the merged ranking
+    is the one an in-place edit would give. The nearness of a query to the knowledge base
+    (`search_near`) is the live index's: one entry's edit barely moves the mean of the five nearest
+    phrasings of a large knowledge base."""
+
+    def __init__(self, live: FaqIndex):
+        self.live = live
+        self.store = FaqStore(list(live.store))
+        self._hidden: set[str] = set()
+        self._side = FaqIndex(live.embedder, live.locales, live.dense_weight, live.language_weights,
+                              live.approximate_above)
+        self._side._idf_from = live._lexical
+
+    def upsert(self, entry: FaqEntry) -> None:
+        self.apply([entry], [])
+
+    def delete(self, faq_id: str) -> None:
+        self.apply([], [faq_id])
+
+    def apply(self, upserts: Sequence[FaqEntry], deletes: Sequence[str]) -> None:
+        self._hidden |= {e.id for e in upserts} | set(deletes)
+        for e in upserts:
+            self.store.put(e)
+        for faq_id in deletes:
+            if faq_id in self.store:
+                self.store.delete(faq_id)
+        self._side.apply(upserts, deletes)
+
+    def search(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
+               exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
+        return self.search_near(query_vecs, texts, k, exclude)[0]
+
+    def search_near(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
+                    exclude: Sequence[set[str]] | None = None) -> tuple[list[list[Hit]], np.ndarray]:
+        hidden = self._hidden
+        live, near = self.live.search_near(query_vecs, texts, k + len(hidden), exclude)
+        side = self._side.search(query_vecs, texts, k, exclude) if len(self._side.store) else [[] for _ in texts]
+        out = []
+        for mine, theirs in zip(live, side):
+            merged = [h for h in mine if h.faq_id not in hidden] + list(theirs)
+            out.append(sorted(merged, key=lambda h: -h.score)[:k])
+        return out, near

@@ -83,6 +83,11 @@ class TrainingSettings(BaseSettings):
     #: Up to this many FAQ entries, each is a class of the classifier; above it, the classifier
     #: learns "some FAQ entry" as one class and retrieval names the entry (large knowledge bases).
     faq_classifier_max_entries: int = Field(2000, ge=0)
+    #: In that mode retrieval holds every phrasing, while the classifier ("some FAQ entry" or not),
+    #: the urgency and complexity models and calibration each use a seeded sample of at most this
+    #: many FAQ phrasings: they learn what a question to the knowledge base looks like, which
+    #: needs no more, and training then grows with the encoding of the phrasings alone.
+    faq_sample_max: int = Field(20000, ge=1)
     seed: int = 13
     #: Share of the labelled P0 examples the urgency model must catch out of fold: below it, a
     #: message also counts as P0 when its P0 probability reaches the level that catches that share

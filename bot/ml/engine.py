@@ -22,7 +22,7 @@ from bot.ml.policy import (
 )
 from escalation.urgency import Context, prioritise
 from intents.encoder import Embedder, load_embedder
-from kb_index.retrieval import FaqIndex
+from kb_index.retrieval import DraftIndex, FaqIndex
 from kb_index.store import FaqEntry
 
 
@@ -93,7 +93,7 @@ class TriageEngine:
             self.model.meta[faq_label(entry.id)] = IntentMeta.of_faq(entry)
 
     # -- prediction ----------------------------------------------------------------------------
-    def meta_for(self, index: FaqIndex) -> dict[str, IntentMeta]:
+    def meta_for(self, index: FaqIndex | DraftIndex) -> dict[str, IntentMeta]:
         """Triage metadata with the entries of `index` (which may hold edits not yet live)."""
         meta = dict(self.model.meta)
         for e in index.store:
@@ -119,13 +119,14 @@ class TriageEngine:
             top = max(probs, key=probs.get)
             if probs.get("P0", 0.0) >= self.model.urgency_thresholds.p0_any:
                 top = "P0"  # the evidence quoted for a raise to P0 is an urgent example
-            near = u.nearest_example(top, X[i]) if self.model.urgency_texts else None
+            # Quoted only when the message is raised (P0/P1); the routine class holds most examples.
+            near = u.nearest_example(top, X[i]) if self.model.urgency_texts and top in ("P0", "P1") else None
             evidence = self.model.urgency_texts[near] if near is not None else None
             out.append((probs, evidence))
         return out
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
-                faq_index: FaqIndex | None = None, contexts: Sequence[Context] | None = None) -> list[Decision]:
+                faq_index: FaqIndex | DraftIndex | None = None, contexts: Sequence[Context] | None = None) -> list[Decision]:
         """Decide for each text. `embeddings` may carry the texts' query vectors already computed;
         `faq_index` replaces the live FAQ index (to try a draft before publishing it); `contexts`
         (per text) carry the customer tier, repeat contacts and failed attempts."""
@@ -136,8 +137,8 @@ class TriageEngine:
         clf = self.model.classifier
         index = self.faq_index if faq_index is None else faq_index
         meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
-        hits = index.search(X, texts, k=10)
-        scores = resolve_faq_any(clf.score(X, texts, k=3), hits)
+        hits, near = index.search_near(X, texts, k=10)
+        scores = resolve_faq_any(clf.score(X, texts, k=3), hits, near, clf.prob_weight, clf.scope_weight)
         conf = self.model.calibration(scores.top_raw, scores.top_margin)
         scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
         known = set(clf.classes_)

@@ -121,24 +121,32 @@ class PolicyConfig:
     exact_match: float = 0.95
 
 
-def resolve_faq_any(scores: Scores, hits: Sequence[Sequence[Hit]]) -> Scores:
+def resolve_faq_any(scores: Scores, hits: Sequence[Sequence[Hit]], near: np.ndarray, prob_weight: float,
+                    scope_weight: float | None) -> Scores:
     """For a knowledge base answered through retrieval: each `FAQ_ANY` candidate of the classifier
     ("some FAQ entry") becomes the entry retrieval ranks first, its scores scaled by that entry's
-    retrieval score, so one confidence says both "an FAQ question" and "this entry". Training
-    calibrates on exactly this, so serving must do the same."""
+    retrieval score, so one confidence says both "an FAQ question" and "this entry". Its nearness
+    is `near` (per query: how close it lies to the FAQ phrasings, from the retrieval index, which
+    holds every phrasing; the classifier keeps none of them), mixed with the probability by the
+    classifier's weights. Training calibrates on exactly this, so serving must do the same."""
     if not any(FAQ_ANY in row for row in scores.top_labels):
         return scores
     labels = [list(row) for row in scores.top_labels]
     scale = np.ones_like(scores.top_probs)
+    near_all = scores.top_near.copy()
     for i, row in enumerate(labels):
         for j, label in enumerate(row):
             if label == FAQ_ANY:
+                near_all[i, j] = max(float(near[i]), 0.0)
                 if hits[i]:
                     labels[i][j], scale[i, j] = faq_label(hits[i][0].faq_id), hits[i][0].score
                 else:
                     scale[i, j] = 0.0  # nothing retrieved: no FAQ candidate (dropped when merging)
-    return replace(scores, top_labels=labels, top_probs=scores.top_probs * scale, top_near=scores.top_near * scale,
-                   top_raw=scores.top_raw * scale, top_scope=scores.top_scope * scale)
+    sw = prob_weight if scope_weight is None else scope_weight
+    raw = prob_weight * scores.top_probs + (1 - prob_weight) * near_all
+    scope = sw * scores.top_probs + (1 - sw) * near_all
+    return replace(scores, top_labels=labels, top_probs=scores.top_probs * scale, top_near=near_all * scale,
+                   top_raw=raw * scale, top_scope=scope * scale)
 
 
 def merge_candidates(classifier: Sequence[tuple[str, float] | tuple[str, float, float]],

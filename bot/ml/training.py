@@ -130,8 +130,8 @@ def score_held_out(clf: IntentClassifier, index: FaqIndex, X: np.ndarray, texts:
                    truth: Sequence[str]) -> HeldOutScores:
     """Scores of messages the classifier and the index were built without (with FAQ entries
     answered through retrieval, as the engine resolves them)."""
-    all_hits = index.search(X, list(texts), k=10)
-    s = resolve_faq_any(clf.score(X, list(texts), k=1), all_hits)
+    all_hits, near = index.search_near(X, list(texts), k=10)
+    s = resolve_faq_any(clf.score(X, list(texts), k=1), all_hits, near, clf.prob_weight, clf.scope_weight)
     top, top_ok, true_scores = [], [], []
     for hs, gold in zip(all_hits, truth):
         fid = faq_id_of(gold)
@@ -154,6 +154,18 @@ def classifier_labels(labels: np.ndarray, n_faqs: int, settings: TrainingSetting
     if n_faqs <= settings.faq_classifier_max_entries:
         return labels
     return np.array([FAQ_ANY if faq_id_of(label) else label for label in labels.tolist()], dtype=object)
+
+
+def sample_faq_rows(idx: np.ndarray, labels: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """`idx` with its FAQ rows (labels of FAQ entries or `FAQ_ANY`) cut to a seeded sample of at
+    most `cap`; other rows all kept; sorted."""
+    idx = np.asarray(idx, dtype=np.int64)
+    is_faq = np.array([lab == FAQ_ANY or faq_id_of(lab) is not None for lab in labels[idx].tolist()], dtype=bool)
+    if is_faq.sum() <= cap:
+        return idx
+    faq = idx[is_faq]
+    pick = np.random.default_rng(seed).choice(len(faq), cap, replace=False)
+    return np.sort(np.concatenate([idx[~is_faq], faq[pick]]))
 
 
 def with_titles(data: TrainingData) -> dict[str, IntentMeta]:
@@ -190,19 +202,28 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
     clf_labels = classifier_labels(labels, len(data.faqs), settings)
     retrieval_mode = FAQ_ANY in set(clf_labels.tolist())
 
+    # In retrieval mode the classifier learns from a sample of the FAQ phrasings (the index holds them all).
+    sample = (lambda idx: sample_faq_rows(idx, clf_labels, settings.faq_sample_max, settings.seed)) \
+        if retrieval_mode else (lambda idx: np.asarray(idx, dtype=np.int64))
+    keep = sample(np.arange(len(texts)))
+    vocab = [texts[i] for i in keep]
     if calibration is not None:
         cal, X_cal = calibration
-        clf_h = _classifier(settings).fit(X, texts, clf_labels, vocabulary_texts=texts)
+        shared = _classifier(settings).fit_vocabulary(vocab)
+        lex_keep = shared.lexical(vocab)  # the held-out fit and the final one read the same rows
+        clf_h = _classifier(settings).fit(X[keep], vocab, clf_labels[keep], vocabulary_from=shared, lexical=lex_keep)
         index = FaqIndex(embedder, registry()).build(data.faqs, _faq_vectors(data.faqs, text_vec))
         scores = score_held_out(clf_h, index, X_cal, [e.text for e in cal.data.examples],
                                 [e.label for e in cal.data.examples])
         source = cal.source
     else:
-        parts, clf_h = [], None
+        parts, clf_h, lex_keep = [], None, None
         split_list, source = splits or calibration_splits(labels.tolist(), settings)
+        shared = _classifier(settings).fit_vocabulary(vocab)
         for tr, ho in split_list:
-            clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], clf_labels[tr], vocabulary_texts=texts)
             faq_tr = sub_faqs(data.faqs, {texts[i] for i in tr})
+            tr, ho = sample(tr), sample(ho)
+            clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], clf_labels[tr], vocabulary_from=shared)
             index = FaqIndex(embedder, registry()).build(faq_tr, _faq_vectors(faq_tr, text_vec))
             parts.append(score_held_out(clf_h, index, X[ho], [texts[i] for i in ho], labels[ho].tolist()))
         scores = HeldOutScores.concat(parts)
@@ -211,7 +232,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
     cal = calibrate(scores, meta, settings, source, small_talk)
     # The final classifier sees every training example (warm-started from the last held-out fit).
     clf = IntentClassifier(prob_weight=cal.prob_weight, scope_weight=cal.scope_weight, seed=settings.seed).fit(
-        X, texts, clf_labels, vocabulary_texts=texts, warm_start_from=clf_h)
+        X[keep], vocab, clf_labels[keep], warm_start_from=clf_h, vocabulary_from=clf_h, lexical=lex_keep)
     return TriageModel(
         encoder=embedder.base_info(),
         classifier=clf,
@@ -230,21 +251,24 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
 
 
 def _oof_labels(texts: list[str], y: np.ndarray, X: np.ndarray, settings: TrainingSettings, positive: str,
-                class_weight: str | None) -> tuple[np.ndarray, np.ndarray]:
+                class_weight: str | None) -> tuple[np.ndarray, np.ndarray, IntentClassifier, object]:
     """Out-of-fold (most likely label, probability of `positive`) per example."""
     pred = np.empty(len(texts), dtype=object)
     p_pos = np.zeros(len(texts))
+    # The vocabulary comes from all the texts (as before) and their features are computed once.
+    base = IntentClassifier(seed=settings.seed).fit_vocabulary(texts)
+    L = base.lexical(texts)
     for fold in stratified_folds(y.tolist(), 5, settings.seed):
         tr = np.setdiff1d(np.arange(len(texts)), fold)
         if len(set(y[tr].tolist())) < 2:
             continue
         clf = IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(
-            X[tr], [texts[i] for i in tr], y[tr], vocabulary_texts=texts)
-        P = clf.predict_proba(X[fold], [texts[i] for i in fold])
+            X[tr], [texts[i] for i in tr], y[tr], vocabulary_from=base, lexical=L[tr])
+        P = clf.predict_proba(X[fold], [texts[i] for i in fold], lexical=L[fold])
         pred[fold] = np.array(clf.classes_)[P.argmax(axis=1)]
         if positive in clf.classes_:
             p_pos[fold] = P[:, clf.classes_.index(positive)]
-    return pred, p_pos
+    return pred, p_pos, base, L
 
 
 def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: TrainingSettings,
@@ -258,7 +282,7 @@ def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Tra
     if len(set(labels)) < 2 or len(texts) < 10:
         return None, {}, 1.01
     y = np.array(labels)
-    pred, p_pos = _oof_labels(texts, y, X, settings, positive, class_weight)
+    pred, p_pos, base, L = _oof_labels(texts, y, X, settings, positive, class_weight)
     pos, flagged = y == positive, pred == positive
     report = {"n": len(texts), "oof_accuracy": float(np.mean(pred == y)),
               f"oof_{positive.lower()}_recall": float(np.mean(flagged[pos])) if pos.any() else None,
@@ -272,7 +296,9 @@ def fit_labels(texts: list[str], labels: list[str], X: np.ndarray, settings: Tra
         report[f"oof_{positive.lower()}_any_threshold"] = p_any
         report[f"oof_{positive.lower()}_recall_with_threshold"] = float(np.mean(caught[pos]))
         report[f"oof_{positive.lower()}_precision_with_threshold"] = float(np.mean(pos[caught]))
-    return IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y), report, p_any
+    final = IntentClassifier(seed=settings.seed, class_weight=class_weight).fit(X, texts, y, vocabulary_from=base,
+                                                                                lexical=L)
+    return final, report, p_any
 
 
 def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: TrainingSettings
@@ -286,6 +312,34 @@ def fit_urgency(texts: list[str], labels: list[str], X: np.ndarray, settings: Tr
     return model, UrgencyThresholds(p0_any=p_any), report
 
 
+def reusable_vectors(previous: TriageModel, embedder: Embedder) -> tuple[dict[str, np.ndarray], str]:
+    """The FAQ phrasing vectors of a previous model that this training may reuse instead of
+    encoding them again, and a line saying which: only when both use the same encoder weights
+    and neither a fine-tuned one (otherwise the vectors would differ)."""
+    if previous.tuned is not None:
+        return {}, "not reusing the previous model's vectors: its encoder was fine-tuned"
+    if previous.encoder != embedder.base_info() or embedder.info() != embedder.base_info():
+        return {}, (f"not reusing the previous model's vectors: it was trained with {previous.encoder.name} "
+                    f"({previous.encoder.weights_sha256[:12]}), this training uses {embedder.info().name} "
+                    f"({embedder.info().weights_sha256[:12]})")
+    out = {q: v[i] for e in previous.faqs for i, q in enumerate(e.questions)
+           if (v := previous.faq_vectors.get(e.id)) is not None and len(v) == len(e.questions)}
+    return out, f"reusing {len(out):,} FAQ phrasing vectors of the previous model"
+
+
+def encode_reusing(embedder: Embedder, texts: list[str], reuse: dict[str, np.ndarray] | None, progress: bool,
+                   log: Log) -> np.ndarray:
+    """Embeddings of `texts`, taking those in `reuse` (text -> vector) and encoding the rest."""
+    if not reuse:
+        return embedder.encode_document(texts, progress=progress)
+    todo = sorted({t for t in texts if t not in reuse})
+    log(f"{sum(t in reuse for t in texts):,} of {len(texts):,} texts already encoded; encoding {len(todo):,} more")
+    fresh = dict(zip(todo, embedder.encode_document(todo, progress=progress))) if todo else {}
+    dim = embedder.info().dim
+    return np.vstack([fresh[t] if t in fresh else reuse[t] for t in texts]).astype(np.float32) if texts else \
+        np.zeros((0, dim), np.float32)
+
+
 def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: TrainingSettings, progress: bool,
           log: Log) -> tuple[Embedder, TunedEncoder]:
     from bot.ml.finetuning import tune_encoder
@@ -295,9 +349,11 @@ def _tune(embedder: Embedder, texts: list[str], labels: list[str], settings: Tra
 
 def train(data: TrainingData, embedder: Embedder, settings: TrainingSettings, progress: bool = False,
           calibration: CalibrationSet | None = None, fine_tune: bool | None = None,
-          log: Log | None = None) -> TriageModel:
+          log: Log | None = None, previous: TriageModel | None = None) -> TriageModel:
     """Train a model. `fine_tune` (default: the `fine_tune` setting) tunes the encoder first where
-    it can be tuned (sentence-transformers encoders)."""
+    it can be tuned (sentence-transformers encoders). `previous`, a model trained before with the
+    same encoder, lends the vectors of the FAQ phrasings it holds (a large knowledge base is
+    retrained after a few edits without encoding every phrasing again)."""
     from bot.ml.finetuning import can_fine_tune
 
     log = log or (lambda _msg: None)
@@ -330,19 +386,33 @@ def train(data: TrainingData, embedder: Embedder, settings: TrainingSettings, pr
     ptexts = [e.text for e, _ in data.priority_examples]
     # Complexity is learnt from the `- complexity:` blocks and, where those exist, also from every
     # intent example labelled with its intent's complexity: most messages are plain questions, and
-    # the model must see plenty of them not to call an ordinary question complex.
-    cpairs = [(e.text, c.value) for e, c in data.complexity_examples]
-    if cpairs:
-        seen = {t for t, _ in cpairs}
-        cpairs += [(e.text, data.intent_meta[e.label].complexity.value) for e in data.examples
-                   if e.label in data.intent_meta and e.text not in seen]
-    ctexts = [t for t, _ in cpairs]
+    # the model must see plenty of them not to call an ordinary question complex. Examples are
+    # encoded once (the labelled blocks' own texts apart).
+    cblock = [(e.text, c.value) for e, c in data.complexity_examples]
     cal_texts = [e.text for e in calibration.data.examples] if calibration is not None else []
-    X_all = embedder.encode_document(texts + ptexts + ctexts + cal_texts, progress=progress)
-    n, m, c = len(texts), len(texts) + len(ptexts), len(texts) + len(ptexts) + len(ctexts)
-    cal_arg = (calibration, X_all[c:]) if calibration is not None else None
-    model = fit_model(data, X_all[:n], embedder, settings, calibration=cal_arg, splits=splits)
+    reuse = None
+    if previous is not None:
+        reuse, why = reusable_vectors(previous, embedder) if tuned is None else (
+            {}, "not reusing the previous model's vectors: this training fine-tunes the encoder")
+        log(why)
+    X_all = encode_reusing(embedder, texts + ptexts + [t for t, _ in cblock] + cal_texts, reuse, progress, log)
+    n, m, c = len(texts), len(texts) + len(ptexts), len(texts) + len(ptexts) + len(cblock)
+    X, cal_arg = X_all[:n], ((calibration, X_all[c:]) if calibration is not None else None)
+    model = fit_model(data, X, embedder, settings, calibration=cal_arg, splits=splits)
     model.tuned = tuned
+    # The urgency and complexity models read the examples of every intent (FAQ entries included),
+    # in retrieval mode a sample of the FAQ phrasings.
+    label_arr = np.array(labels, dtype=object)
+    aux = np.arange(n)
+    if len(data.faqs) > settings.faq_classifier_max_entries:
+        aux = sample_faq_rows(aux, label_arr, settings.faq_sample_max, settings.seed)
+    ctexts, clabels, cX = [t for t, _ in cblock], [v for _, v in cblock], [X_all[m:c]]
+    if cblock:
+        seen = set(ctexts)
+        more = [i for i in aux.tolist() if data.examples[i].label in data.intent_meta and texts[i] not in seen]
+        ctexts += [texts[i] for i in more]
+        clabels += [data.intent_meta[data.examples[i].label].complexity.value for i in more]
+        cX.append(X[more])
     # Urgency is learnt from the `- priority:` blocks and also from every intent example labelled
     # with its intent's priority (out-of-scope ones as P2), classes weighted alike: without them,
     # "thanks, bye" or "my deposit is late" lies far from every urgency example and its most likely
@@ -351,18 +421,18 @@ def train(data: TrainingData, embedder: Embedder, settings: TrainingSettings, pr
     utexts, ulabels, uX = list(ptexts), list(plabels), [X_all[n:m]]
     if ptexts:
         seen = set(ptexts)
-        keep = [i for i, e in enumerate(data.examples)
-                if (e.label == OUT_OF_SCOPE or e.label in data.intent_meta) and e.text not in seen]
+        keep = [i for i in aux.tolist()
+                if (data.examples[i].label == OUT_OF_SCOPE or data.examples[i].label in data.intent_meta)
+                and texts[i] not in seen]
         utexts += [texts[i] for i in keep]
         ulabels += ["P2" if data.examples[i].label == OUT_OF_SCOPE
                     else data.intent_meta[data.examples[i].label].priority.value for i in keep]
-        uX.append(X_all[:n][keep])
+        uX.append(X[keep])
     urgency, thresholds, report = fit_urgency(utexts, ulabels, np.vstack(uX), settings)
     report["n_priority_examples"] = len(ptexts)
     model.urgency, model.urgency_thresholds, model.urgency_texts = urgency, thresholds, utexts
     model.report["urgency"] = report
-    model.complexity, model.report["complexity"], _ = fit_labels(
-        ctexts, [c for _, c in cpairs], X_all[m:c], settings, "complex")
+    model.complexity, model.report["complexity"], _ = fit_labels(ctexts, clabels, np.vstack(cX), settings, "complex")
     if tuned is not None:
         model.report["fine_tuning"] = tuned.summary
     return model

@@ -15,7 +15,7 @@ from bot.support import audit
 from bot.support.service import ChatService
 from kb_index import repository as repo
 from kb_index.repository import FaqVersion, Golden
-from kb_index.retrieval import FaqIndex
+from kb_index.retrieval import DraftIndex
 from kb_index.store import FaqEntry
 
 
@@ -70,7 +70,7 @@ class EditorService:
         return EntryState(live, draft, versions)
 
     # -- the gate ----------------------------------------------------------------------------------
-    def check(self, change: Callable[[FaqIndex], None]) -> GateResult:
+    def check(self, change: Callable[[DraftIndex], None]) -> GateResult:
         """Run every golden question against the FAQ index as it would be after `change`."""
         with self.chat.db.connect() as conn:
             items = repo.golden(conn)
@@ -82,7 +82,7 @@ class EditorService:
         items = [g for g in items if g.expected in known]
         if not items:
             return GateResult(0, [], stale)
-        index = self._engine.faq_index.copy()
+        index = self._engine.faq_index.draft()
         change(index)
         questions = [g.question for g in items]
         before = self._engine.predict(questions)
@@ -151,9 +151,8 @@ class EditorService:
         self.chat.sync_faqs()
         if not with_drafts:
             return self._engine.predict_one(text)
-        index = self._engine.faq_index.copy()
-        for d in self.drafts().values():
-            index.upsert(d.entry)
+        index = self._engine.faq_index.draft()
+        index.apply([d.entry for d in self.drafts().values()], [])
         return self._engine.predict([text], faq_index=index)[0]
 
     # -- golden set --------------------------------------------------------------------------------

@@ -164,3 +164,81 @@ def test_many_queries_are_searched_in_chunks_with_the_same_results(fake_embedder
     monkeypatch.setattr(FaqIndex, "SEARCH_CHUNK", 2)
     chunked = ix.search(Q, queries, k=3, exclude=[{"question number 1 about topic 1"}] * 9)
     assert [[(h.faq_id, h.score) for h in hs] for hs in chunked] == [[(h.faq_id, h.score) for h in hs] for hs in whole]
+
+
+def _many_entries(n: int) -> list[FaqEntry]:
+    import random
+
+    rng = random.Random(5)
+    words = ["card", "wallet", "refund", "transfer", "pin", "limit", "fee", "app", "login", "deposit", "statement",
+             "currency", "account", "payment", "cash", "bonus", "freeze", "verify", "address", "phone"]
+    return [FaqEntry(f"e{i}", [" ".join(rng.sample(words, 4)) + f" case{i} item{i * 7}" for _ in range(3)],
+                     {"en": f"answer {i}"}) for i in range(n)]
+
+
+def test_lexical_candidates_through_rare_features_score_exactly():
+    from kb_index.retrieval import LexicalIndex
+
+    texts = [q for e in _many_entries(300) for q in e.questions]
+    queries = ["refund card case17 item119", "pin limit case250", "wallet fee"]
+    full, pruned = LexicalIndex(), LexicalIndex()
+    pruned.PRUNE_ABOVE, pruned.MAX_DF_SHARE = 10, 0.05     # only rare n-grams find candidates
+    full.rebuild(texts)
+    pruned.rebuild(texts)
+    assert not pruned._probe.all() and full._probe.all()
+    dense = full.scores(queries)
+    for idx in (full, pruned):
+        q = idx.transform(queries)
+        for i, rows in enumerate(idx.top(q, 20)):
+            assert len(rows) <= 20
+            assert np.allclose(idx.score_rows(q, i, rows), dense[i, rows], atol=1e-5)  # exact, whatever found them
+    # The unpruned candidates are the true lexical top; pruned ones still find the rare-word match.
+    q = full.transform(queries)
+    assert set(full.top(q, 5)[0]) == set(np.argsort(-dense[0])[:5])
+    assert int(np.argmax(dense[0])) in pruned.top(pruned.transform(queries), 5)[0]
+
+
+def test_large_index_search_matches_the_small_path(fake_embedder, monkeypatch):
+    from kb_index.retrieval import LexicalIndex
+
+    entries = _many_entries(400)
+    queries = [e.questions[0] for e in entries[::37]] + ["refund case33 item231"]
+    vecs = fake_embedder.embed(queries)
+    small = FaqIndex(fake_embedder, load_registry()).build(entries)
+    monkeypatch.setattr(LexicalIndex, "PRUNE_ABOVE", 100)
+    large = FaqIndex(fake_embedder, load_registry()).build(entries)
+    assert not large._lexical._probe.all()
+    assert [h[0].faq_id for h in large.search(vecs, queries)] == [h[0].faq_id for h in small.search(vecs, queries)]
+
+
+def test_search_near_is_the_mean_similarity_of_the_nearest_phrasings(fake_embedder):
+    entries = _many_entries(30)
+    index = FaqIndex(fake_embedder, load_registry()).build(entries)
+    queries = ["wallet fee case3", "something else entirely"]
+    vecs = fake_embedder.embed(queries)
+    hits, near = index.search_near(vecs, queries)
+    assert [len(h) for h in hits] == [3, 3]
+    allv = np.vstack([index.phrasing_vectors()[e.id] for e in entries])
+    for i in range(2):
+        expected = np.sort(allv @ vecs[i])[::-1][:FaqIndex.NEAR_K].mean()
+        assert abs(near[i] - expected) < 1e-5
+
+
+def test_a_draft_ranks_as_the_same_edits_applied_in_place(fake_embedder):
+    entries = _many_entries(200)
+    live = FaqIndex(fake_embedder, load_registry()).build(entries)
+    rows_before = len(live._rows)
+    edits = [FaqEntry("e3", ["wallet refund pin case3 item21", "how to freeze my card"], {"en": "changed"}),
+             FaqEntry("new", ["where is my bonus statement", "bonus statement case999"], {"en": "new"})]
+    draft = live.draft()
+    draft.apply(edits, ["e5"])
+    applied = live.copy()
+    applied.apply(edits, ["e5"])
+    queries = ["how to freeze my card", "bonus statement", entries[5].questions[0], entries[3].questions[1],
+               "refund card case17 item119"]
+    vecs = fake_embedder.embed(queries)
+    got, want = draft.search(vecs, queries, k=3), applied.search(vecs, queries, k=3)
+    assert [[h.faq_id for h in r] for r in got] == [[h.faq_id for h in r] for r in want]
+    assert np.allclose([h.score for r in got for h in r], [h.score for r in want for h in r], atol=1e-5)
+    assert "e5" not in draft.store and draft.store.get("e3").answers["en"] == "changed"
+    assert len(live._rows) == rows_before and live.store.get("e3").answers["en"] == "answer 3"  # live untouched

@@ -27,6 +27,17 @@ def test_train_writes_a_model(tmp_path, tiny_data_dir, fake_env):
     assert "thresholds:" in r.output
 
 
+def test_train_reuses_a_previous_models_vectors(tmp_path, tiny_data_dir, fake_env):
+    assert runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "a")]).exit_code == 0
+    r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "b"),
+                            "--reuse", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert "reusing" in r.output and "texts already encoded" in r.output
+    r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "c"),
+                            "--reuse", str(tmp_path / "nowhere")])
+    assert r.exit_code != 0 and "nowhere" in r.output and "Traceback" not in r.output
+
+
 def test_train_on_a_lone_rasa_nlu_file(tmp_path, fake_env):
     d = write_data(tmp_path / "rasa", faq=None)
     r = runner.invoke(app, ["train", "--data", str(d), "--out", str(tmp_path / "m")])

@@ -1,4 +1,6 @@
 """Large knowledge bases: FAQ entries answered through retrieval (one classifier class for them all)."""
+import numpy as np
+
 from bot.core.settings import Settings
 from bot.core.vocabulary import FAQ_ANY
 from bot.ml.engine import TriageEngine
@@ -44,3 +46,53 @@ def test_below_the_bound_each_entry_is_its_own_class(tmp_path, fake_embedder):
                   Settings(encoder="fake:64"))
     assert {"faq/fees", "faq/limits", "faq/hours"} <= set(model.classifier.classes_)
     assert FAQ_ANY not in model.classifier.classes_ and model.report["faq_answered_by"] == "classifier"
+
+
+def test_in_retrieval_mode_the_classifier_learns_from_a_sample_of_the_phrasings(tmp_path, fake_embedder):
+    settings = Settings(encoder="fake:64", faq_classifier_max_entries=2, faq_sample_max=5)
+    data = load_training_data(write_data(tmp_path / "d", TINY_NLU, MORE_FAQ))
+    n_faq = sum(e.label.startswith("faq/") for e in data.examples)
+    model = train(data, fake_embedder, settings)
+    clf = model.classifier
+    n_other = sum(not e.label.startswith("faq/") and e.label != "out_of_scope" for e in data.examples)
+    assert n_faq == 12 and clf.train_X_.shape[0] == n_other       # no FAQ rows kept for nearness
+    assert sum(len(v) for v in model.faq_vectors.values()) == 12    # retrieval holds every phrasing
+    engine = TriageEngine(model, fake_embedder)
+    assert engine.predict_one("how much can I withdraw per day").intent == "faq/limits"
+
+
+class _Counting:
+    """Wraps an embedder and records every text it is asked to encode."""
+
+    def __init__(self, inner):
+        self.inner, self.seen = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode_document(self, texts, *, progress=False):
+        self.seen += list(texts)
+        return self.inner.encode_document(texts, progress=progress)
+
+
+def test_retraining_reuses_the_previous_models_phrasing_vectors(tmp_path, fake_embedder):
+    from intents.encoder import FakeEmbedder
+
+    settings = Settings(encoder="fake:64")
+    data = load_training_data(write_data(tmp_path / "d", TINY_NLU, MORE_FAQ))
+    first = train(data, fake_embedder, settings)
+    edited = MORE_FAQ.replace("fee schedule", "price list for trades")
+    data2 = load_training_data(write_data(tmp_path / "d2", TINY_NLU, edited))
+    counting, lines = _Counting(fake_embedder), []
+    second = train(data2, counting, settings, previous=first, log=lines.append)
+    faq_texts = {q for e in data2.faqs for q in e.questions}
+    assert "price list for trades" in counting.seen                      # the edited phrasing is encoded
+    assert not (faq_texts - {"price list for trades"}) & set(counting.seen)  # the others are not
+    assert any("reusing" in line for line in lines)
+    fresh = train(data2, fake_embedder, settings)
+    for fid, v in fresh.faq_vectors.items():
+        assert np.allclose(second.faq_vectors[fid], v, atol=1e-6)
+    # Another encoder's vectors are never reused.
+    other, lines = _Counting(FakeEmbedder(32)), []
+    train(data2, other, Settings(encoder="fake:32"), previous=first, log=lines.append)
+    assert faq_texts <= set(other.seen) and any("not reusing" in line for line in lines)
