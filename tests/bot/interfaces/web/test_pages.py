@@ -1,5 +1,6 @@
 """The pages, driven in headless Chromium against a live server (tiny model, fake encoder)."""
 import pytest
+from playwright.sync_api import expect
 
 from tests.bot.interfaces.web.conftest import KEYS, sign_in
 
@@ -190,7 +191,8 @@ def test_editor_history_and_rollback(live, new_page, page):
     page.locator(".msg.bot", has_text="0.05% per trade").wait_for()
     ed.locator('[data-rollback="0"]').click()                      # back to the entry as trained
     ed.locator("#result", has_text="Rolled back to version 0").wait_for()
-    assert ed.input_value("#answer-en") == "Trading costs 0.1% per trade."
+    # The message shows before the form reloads the entry: wait for the reloaded value.
+    expect(ed.locator("#answer-en")).to_have_value("Trading costs 0.1% per trade.")
     page.click("#new")
     ask(page, "what are the trading fees")
     page.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
