@@ -28,6 +28,7 @@ from bot.core.vocabulary import Priority, faq_id_of
 from bot.ml.engine import TriageEngine
 from bot.ml.policy import Decision
 from bot.support import conversations as conv_db
+from bot.support import satisfaction
 from bot.support.conversations import Message
 from bot.support.dialogue import (
     HUMAN_INTENTS,
@@ -255,6 +256,12 @@ class ChatService:
         with reading(self.db) as conn:
             conv, _ = conv_db.load(conn, cid)
             return conv.state, conv_db.transcript(conn, cid, after_seq)
+
+    def rate(self, cid: str, score: int, comment: str | None = None) -> satisfaction.Rating:
+        """Rate a resolved conversation (1–5); a second rating replaces the first."""
+        with self.db.begin() as conn:
+            conv, _ = conv_db.load(conn, cid, lock=True)
+            return satisfaction.rate(conn, conv, score, comment, self.clock())
 
     # -- a user turn -------------------------------------------------------------------------------
     def _preclassify(self, cid: str, text: str, context: Context) -> dict[str, Decision]:

@@ -19,6 +19,8 @@ from bot.interfaces.api.schemas import (
     ButtonPublic,
     ContextIn,
     ConversationCreated,
+    CsatIn,
+    CsatPublic,
     MessageCreate,
     MessagePublic,
     RasaMessage,
@@ -92,6 +94,14 @@ def read_transcript(conversation_id: ConversationId, service: ServiceDep,
     state, msgs = service.transcript(conversation_id, after)
     return TranscriptPublic(conversation_id=conversation_id, state=state.state.value, language=state.lang,
                             messages=[MessagePublic.of(m) for m in msgs])
+
+
+@router.post("/conversations/{conversation_id}/csat", response_model=CsatPublic, tags=["conversations"],
+             responses={409: {"description": "the conversation has not been resolved yet"}})
+def rate_conversation(conversation_id: ConversationId, body: CsatIn, service: ServiceDep) -> CsatPublic:
+    """Rate the help (1–5, optional comment) once the conversation is resolved: an answer solved it
+    or an agent resolved it. One rating per conversation; a second replaces the first."""
+    return CsatPublic.of(service.rate(conversation_id, body.score, body.comment))
 
 
 def _rasa_sender(request: Request, sender: str, token: str | None) -> str:

@@ -39,6 +39,21 @@ class MessageCreate(BaseModel):
     context: ContextIn | None = None
 
 
+class CsatIn(BaseModel):
+    score: int = Field(ge=1, le=5, description="1 (very unhappy) to 5 (very happy).")
+    comment: str | None = Field(None, max_length=2000, description="Optional; personal data is redacted.")
+
+
+class CsatPublic(FromDomain):
+    conversation_id: str
+    score: int
+    comment: str | None
+    answered_by: str = Field(description="bot, or agent when an agent resolved the conversation.")
+    agent: str | None
+    intent: str | None
+    replaced: bool = Field(description="An earlier rating of this conversation was replaced.")
+
+
 class ButtonPublic(FromDomain):
     title: str
     payload: str

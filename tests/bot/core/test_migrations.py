@@ -5,7 +5,7 @@ from sqlalchemy import text
 from bot.core.db import current_revision, metadata, upgrade
 from tests.conftest import fresh_database
 
-HEAD = "0009"  # the newest migration
+HEAD = "0010"  # the newest migration
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
