@@ -53,7 +53,35 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // Satisfaction: once the conversation is resolved, ask for a 1–5 rating (once per
+  // conversation; a comment sent afterwards replaces the rating with the same score and the text).
+  function askRating() {
+    if (!conv || conv.rated || log.querySelector(".csat")) return;
+    const box = el("div", { class: "csat", role: "group", "aria-label": t("csat_ask") },
+      el("p", {}, t("csat_ask")));
+    const rateWith = async (score, comment) => {
+      await api(`/conversations/${conv.id}/csat`, { method: "POST", token: conv.token, body: { score, comment } });
+      conv.rated = score; storage.setItem(STORE, JSON.stringify(conv));
+    };
+    const scores = el("div", { class: "choices scores" }, [1, 2, 3, 4, 5].map(score =>
+      el("button", { type: "button", "aria-label": t("csat_score").replace("{score}", score), onclick: async () => {
+        try { await rateWith(score); } catch (e) { return; }
+        const note = el("textarea", { "aria-label": t("csat_comment"), placeholder: t("csat_comment"), rows: "2",
+          maxlength: "2000" });
+        const thanks = el("p", { class: "thanks", role: "status" }, t("csat_thanks"));
+        box.replaceChildren(thanks, note, el("button", { type: "button", onclick: async () => {
+          if (!note.value.trim()) return;
+          try { await rateWith(score, note.value); note.remove(); } catch (e) { /* the rating itself is kept */ }
+        } }, t("csat_send")));
+        note.focus();
+      } }, String(score))));
+    box.append(scores);
+    log.append(box);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function showState(state) {
+    if (state === "resolved") askRating();
     const waiting = state === "queued";
     banner.textContent = waiting ? t("queued") : "";
     banner.classList.toggle("hidden", !waiting);

@@ -48,6 +48,25 @@ def test_user_asks_a_known_question_and_sees_the_answer(live, page):
     page.locator(".msg.bot", has_text="glad I could help").wait_for()
 
 
+def test_user_rates_the_help_after_an_answer_solved_it(live, page):
+    from sqlalchemy import select
+
+    from bot.support.satisfaction import csat
+
+    page.goto(f"{live.url}/chat")
+    ask(page, "what are the trading fees")
+    page.locator(".choices button", has_text="Yes").click()
+    page.get_by_role("button", name="4 of 5").click()
+    page.locator(".csat .thanks").wait_for()
+    expect(page.locator(".csat textarea")).to_be_focused()
+    page.fill(".csat textarea", "clear answer")
+    page.locator(".csat button", has_text="Send comment").click()
+    expect(page.locator(".csat textarea")).to_have_count(0)
+    with live.service.db.connect() as conn:
+        rows = conn.execute(select(csat.c.score, csat.c.comment, csat.c.answered_by)).all()
+    assert [tuple(r) for r in rows] == [(4, "clear answer", "bot")]
+
+
 def test_chinese_question_gets_chinese_chrome_and_answer(live, page):
     page.goto(f"{live.url}/chat?lang=zh")
     page.locator("#send", has_text="发送").wait_for()          # the page loads its words first
