@@ -176,6 +176,19 @@ class ServiceSettings(BaseSettings):
     #: Signs the context (tier, repeat contacts) the operator's backend attaches to a user's
     #: message; context raises priority, so without a valid signature it is refused.
     context_secret: str | None = None
+    #: The desk's targets: the dashboard shows each figure against its target.
+    target_csat: float = Field(4.8, ge=1, le=5)
+    target_first_contact_resolution: float = Field(0.78, ge=0, le=1)
+    target_ai_basic_share: float = Field(0.70, ge=0, le=1)
+    target_night_resolution: float = Field(0.85, ge=0, le=1)
+    target_peak_response_seconds: float = Field(45.0, gt=0)
+    #: A resolved conversation is a first-contact resolution unless the same user starts another
+    #: conversation on the same intent within this many days.
+    fcr_window_days: float = Field(7.0, gt=0)
+    #: Staffing: the share of tickets to reach within their priority's reply time (Erlang C),
+    #: and the reply time used for P2 ("next business day") in that sum.
+    staffing_service_level: float = Field(0.8, gt=0, lt=1)
+    staffing_p2_target_hours: float = Field(8.0, gt=0)
 
     @field_validator("agents", "editors", "admins")
     @classmethod

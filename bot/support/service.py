@@ -24,11 +24,11 @@ from bot.core.db import reading
 from bot.core.errors import ConflictError, DataError, NotFoundError
 from bot.core.i18n import detect_language, t
 from bot.core.settings import Settings
-from bot.core.vocabulary import Priority, faq_id_of
+from bot.core.vocabulary import Complexity, Priority, faq_id_of
 from bot.ml.engine import TriageEngine
 from bot.ml.policy import Decision
 from bot.support import conversations as conv_db
-from bot.support import satisfaction
+from bot.support import desk, satisfaction
 from bot.support.conversations import Message
 from bot.support.dialogue import (
     HUMAN_INTENTS,
@@ -262,6 +262,26 @@ class ChatService:
         with self.db.begin() as conn:
             conv, _ = conv_db.load(conn, cid, lock=True)
             return satisfaction.rate(conn, conv, score, comment, self.clock())
+
+    # -- the desk's numbers -----------------------------------------------------------------------
+    def basic_intent(self, intent: str) -> bool:
+        """A basic query: an intent or FAQ entry of simple complexity and normal priority (P2),
+        small talk and requests for a person excepted."""
+        meta = self.engine.model.meta.get(intent)
+        return (meta is not None and intent not in HUMAN_INTENTS and not meta.small_talk
+                and meta.complexity is Complexity.SIMPLE and meta.priority is Priority.P2)
+
+    def desk_figures(self, since: float, now: float) -> list[desk.Figure]:
+        s = self.settings
+        targets = desk.Targets(s.target_csat, s.target_first_contact_resolution, s.target_ai_basic_share,
+                               s.target_night_resolution, s.target_peak_response_seconds)
+        return desk.figures(self.db, since, now, self.teams, self.basic_intent, targets, s.fcr_window_days,
+                            s.display_timezone)
+
+    def desk_staffing(self, since: float, now: float) -> list[desk.TeamStaffing]:
+        s = self.settings
+        return desk.staffing(self.db, since, now, self.teams, s.staffing_service_level, s.staffing_p2_target_hours,
+                             s.display_timezone)
 
     # -- a user turn -------------------------------------------------------------------------------
     def _preclassify(self, cid: str, text: str, context: Context) -> dict[str, Decision]:

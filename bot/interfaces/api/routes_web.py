@@ -26,7 +26,7 @@ from bot.interfaces.api.deps import (
     session_staff,
 )
 from bot.interfaces.api.schemas import MessagePublic, TicketPublic
-from bot.support import dashboard, revocations
+from bot.support import dashboard, desk, revocations
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"chat": None, "login": None, "agent": AGENT, "editor": EDITOR, "dashboard": "staff"}
@@ -212,7 +212,10 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
 @router.get("/dashboard/stats", tags=["dashboard"])
 def stats(staff: CurrentStaff, service: ServiceDep,
           days: Annotated[float, Query(gt=0, le=366, description="Period: the last N days.")] = 7.0) -> dict:
-    """Containment, escalations and SLA breaches per priority, median wait, busiest intents."""
+    """Containment, escalations and SLA breaches per priority, median wait, busiest intents; the
+    desk's numbers against their targets (CSAT, first-contact resolution, AI share of basic
+    queries, first human reply at the busiest hour, night-time resolution); demand per weekday ×
+    hour per team and priority with the agents each hour needs (Erlang C) beside the team's hours."""
     now = service.clock()
     s = dashboard.collect(service.db, now - days * 86400, now)
     return {"days": days, "conversations": s.conversations, "contained": s.contained,
@@ -223,7 +226,25 @@ def stats(staff: CurrentStaff, service: ServiceDep,
             # The alarm: round-the-clock tickets that paged on-call and still wait for a claim.
             "oncall_paging": [{"ticket_id": t.id, "priority": t.priority.value, "team": t.team,
                                "waiting_seconds": round(now - t.created_at), "paged_at": t.paged_at}
-                              for t in service.tickets.paging()]}
+                              for t in service.tickets.paging()],
+            # The desk's numbers against their targets; each lists the conversations behind it.
+            "figures": [{"key": f.key, "label": f.label, "value": f.value, "target": f.target,
+                         "higher_is_better": f.higher_is_better, "on_target": f.on_target, "n": f.n,
+                         "conversations": f.conversations, "detail": f.detail}
+                        for f in service.desk_figures(now - days * 86400, now)],
+            "staffing": [{"team": st.team, "demand": st.demand, "agents_needed": st.needed, "staffed": st.staffed,
+                          "handle_seconds": st.handle_seconds}
+                         for st in service.desk_staffing(now - days * 86400, now)],
+            "weekdays": list(desk.WEEKDAYS), "timezone": service.settings.display_timezone}
+
+
+@router.get("/dashboard/conversations/{conversation_id}", tags=["dashboard"])
+def dashboard_conversation(conversation_id: Annotated[str, PathParam(max_length=64)], staff: CurrentStaff,
+                           service: ServiceDep) -> dict:
+    """One conversation behind a figure: its state and transcript, for staff."""
+    state, msgs = service.transcript(conversation_id)
+    return {"conversation_id": conversation_id, "state": state.state.value, "language": state.lang,
+            "tried": state.tried, "messages": [MessagePublic.of(m).model_dump() for m in msgs]}
 
 
 def _report(request: Request):

@@ -1,8 +1,7 @@
 """POST /conversations/{id}/csat: tokens, ranges, replacement, who helped."""
 import pytest
 
-from tests.bot.interfaces.test_api import KEYS, H, new_conv
-from tests.bot.interfaces.test_api import client, settings  # noqa: F401  (fixtures)
+from tests.bot.interfaces.test_api import KEYS, H, client, new_conv, settings  # noqa: F401  (fixtures)
 
 
 def say(client, cid, token, text):
