@@ -1,7 +1,10 @@
 """POST /conversations/{id}/csat: tokens, ranges, replacement, who helped."""
 import pytest
 
-from tests.bot.interfaces.test_api import KEYS, H, client, new_conv, settings  # noqa: F401  (fixtures)
+from tests.bot.interfaces import test_api
+from tests.bot.interfaces.test_api import KEYS, H, new_conv
+
+client, settings = test_api.client, test_api.settings  # the API tests' fixtures
 
 
 def say(client, cid, token, text):
