@@ -24,8 +24,11 @@ def top_k(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, 
     """Exact inner-product top-k: (scores, indices), each (n_queries, min(k, n_corpus)), best first."""
     if corpus.shape[0] == 0 or k <= 0:
         return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-    k = min(k, corpus.shape[0])
-    S = queries @ corpus.T
+    return top_k_scores(queries @ corpus.T, min(k, corpus.shape[0]))
+
+
+def top_k_scores(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best columns of each row of a score matrix: (scores, columns), best first."""
     idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
     part = np.take_along_axis(S, idx, axis=1)
     order = np.argsort(-part, axis=1, kind="stable")
@@ -122,14 +125,58 @@ class ApproximateIndex(_ById):
         self._index.train(np.ascontiguousarray(take, dtype=np.float32))
 
 
-class ExactIndex(_ById):
-    """Exact inner-product search whose rows are added and removed in place by id."""
+class ExactIndex:
+    """Exact inner-product search whose rows are added and removed in place by id (row i has id
+    i: rows are appended in order and removed by marking them dead).
+
+    A matrix product through numpy's BLAS and a partial sort: on this project's 2-core machine it
+    searched 50,000 phrasings 2-4x faster than faiss's flat index (0.63 against 2.61 ms a query in
+    batches of 64, 3.9 against 8.1 ms one query at a time; scripts/exact_search_benchmark.py)."""
+
+    #: Queries multiplied at once (bounds the score matrix: 64 x rows floats).
+    CHUNK = 64
 
     def __init__(self, dim: int):
-        import faiss
-
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        # (matrix, dead): swapped together, so a search never sees one without the other.
+        self._parts = (np.zeros((0, dim), np.float32), np.zeros(0, bool))
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        matrix, dead = self._parts
+        if not len(vectors):
+            return
+        if not np.array_equal(ids, np.arange(len(matrix), len(matrix) + len(vectors))):
+            raise ValueError("exact index rows are appended in order: ids must continue from the last row")
+        self._parts = (np.vstack([matrix, np.asarray(vectors, np.float32)]),
+                       np.concatenate([dead, np.zeros(len(vectors), bool)]))
+
+    def remove(self, ids: np.ndarray) -> None:
+        self._parts[1][np.asarray(ids, np.int64)] = True
+
+    def __len__(self) -> int:
+        matrix, dead = self._parts
+        return len(matrix) - int(dead.sum())
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (n_queries, k') with k' = min(k, live rows), best first; -1 ids
+        where fewer live rows than k' are found."""
+        matrix, dead = self._parts
+        live = len(matrix) - int(dead.sum())
+        k = min(k, live)
+        q = np.asarray(queries, np.float32)
+        if k <= 0:
+            return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
+        any_dead = bool(dead.any())
+        D, I = [], []
+        for a in range(0, len(q), self.CHUNK):
+            S = q[a:a + self.CHUNK] @ matrix.T
+            if any_dead:
+                S[:, dead] = -np.inf
+            d, i = top_k_scores(S, k)
+            i[~np.isfinite(d)] = -1
+            D.append(d)
+            I.append(i)
+        return np.vstack(D).astype(np.float32), np.vstack(I).astype(np.int64)
 
 
 def vector_index(matrix: np.ndarray, approximate_above: int) -> "ExactIndex | ApproximateIndex":

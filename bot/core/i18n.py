@@ -20,6 +20,7 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -49,7 +50,9 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 SCRIPT_SHARE = 0.3
 
 
+@lru_cache(maxsize=16384)
 def script_of(ch: str) -> str | None:
+    """The script of one character (cached: language detection asks for every character)."""
     o = ord(ch)
     for name, ranges in _SCRIPT_RANGES.items():
         if any(lo <= o <= hi for lo, hi in ranges):

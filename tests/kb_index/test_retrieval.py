@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from bot.core.i18n import load_registry
 from kb_index.retrieval import FaissIndex, FaqIndex, top_k
@@ -101,6 +102,32 @@ def test_the_approximate_index_is_used_above_the_threshold_and_finds_what_exact_
     _, exact = top_k(queries, x, 1)
     _, approx = ann.search(queries, 1)
     assert (exact[:, 0] == approx[:, 0]).mean() >= 0.95  # the recall at scale: scripts/ann_benchmark.py
+
+
+def test_the_exact_index_finds_the_true_top_k_and_skips_removed_rows():
+    from kb_index.retrieval import ExactIndex
+
+    x = _clustered(500)
+    index = ExactIndex(x.shape[1])
+    index.add(x[:300], np.arange(300))
+    index.add(x[300:], np.arange(300, 500))                             # appended in place
+    queries = _clustered(150, seed=3)                                   # more than one chunk of queries
+    s, i = index.search(queries, 4)
+    s_true, i_true = top_k(queries, x, 4)
+    assert np.array_equal(i, i_true) and np.allclose(s, s_true, atol=1e-5)
+    gone = np.unique(i_true[:, 0])
+    index.remove(gone)
+    keep = np.setdiff1d(np.arange(500), gone)
+    s, i = index.search(queries, 4)
+    s_true, j = top_k(queries, x[keep], 4)
+    assert np.array_equal(i, keep[j]) and len(index) == len(keep)
+    small = ExactIndex(x.shape[1])
+    small.add(x[:3], np.arange(3))
+    small.remove(np.array([1]))
+    s, i = small.search(queries[:2], 5)
+    assert i.shape == (2, 2) and set(i[0]) == {0, 2}                     # only the live rows
+    with pytest.raises(ValueError):
+        small.add(x[3:4], np.array([7]))                                 # ids continue from the last row
 
 
 def test_the_approximate_index_updates_in_place_like_a_rebuild():
