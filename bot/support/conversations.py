@@ -168,6 +168,14 @@ def tag_message(conn, message_id: str, intent: str | None, route: str | None) ->
     conn.execute(update(messages).where(messages.c.id == message_id).values(intent=intent, route=route))
 
 
+def last_question(conn, cid: str, before: float) -> Message | None:
+    """The user's last classified question (a message the bot triaged) up to `before`."""
+    r = conn.execute(select(messages).where(messages.c.conversation_id == cid, messages.c.role == "user",
+                                            messages.c.route.is_not(None), messages.c.created_at <= before)
+                     .order_by(messages.c.seq.desc()).limit(1)).one_or_none()
+    return _msg(r) if r else None
+
+
 def find_by_idem(conn, cid: str, idem_key: str) -> Message | None:
     r = conn.execute(select(messages).where(messages.c.conversation_id == cid,
                                             messages.c.idem_key == idem_key)).one_or_none()

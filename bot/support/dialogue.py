@@ -76,12 +76,23 @@ class Escalation:
     asked_for_person: bool = False  # the user asked for a person (never answered with an incident's status)
 
 
+@dataclass(frozen=True)
+class Learned:
+    """What a user's answer taught about one of their questions: `label` (an intent or
+    `faq/<id>`) is what answered it ("chose": the user picked it, or said it solved the question
+    after the bot's first guess missed); no label: nothing the bot offered helped ("not_helped")."""
+    kind: str
+    question: str
+    label: str | None = None
+
+
 @dataclass
 class Outcome:
     state: ConvState
     replies: list[Reply]
     escalate: Escalation | None = None
     decision: Decision | None = None  # set when this step classified a new question
+    learned: list[Learned] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,11 @@ def _offer_choices(s: ConvState, options: list[str], question: str, k: Knowledge
     buttons = tuple(Button(k.title(o, s.lang), f"/choose {o}") for o in options) + (
         Button(t(s.lang, "none"), "/none"), Button(t(s.lang, "human"), "/human"))
     return Outcome(s, [Reply(t(s.lang, "did_you_mean"), buttons)])
+
+
+def _last_answer(s: ConvState) -> str | None:
+    """The intent of the last answer offered."""
+    return next((x["offered"] for x in reversed(s.tried) if x.get("as") == "answer"), None)
 
 
 def last_problem(s: ConvState) -> tuple[Priority, str | None]:
@@ -198,12 +214,18 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
     p = s.pending if s.state is State.AWAITING else None
     if p is not None and p.kind == "solved":
         if msg == "/yes" or low in _YES:
+            offered = _last_answer(s)
             s.tried.append({"user": "solved"})
             s.state, s.pending, s.failed = State.RESOLVED, None, 0
-            return Outcome(s, [Reply(t(s.lang, "glad"))])
+            out = Outcome(s, [Reply(t(s.lang, "glad"))])
+            if offered and offered != (s.last_decision or {}).get("intent"):
+                out.learned.append(Learned("chose", p.question, offered))  # not the bot's first guess
+            return out
         if msg == "/no" or low in _NO:
             s.tried.append({"user": "not solved"})
-            return _after_failure(s, k, "the answers offered did not solve it", retry=p)
+            out = _after_failure(s, k, "the answers offered did not solve it", retry=p)
+            out.learned.append(Learned("not_helped", p.question))
+            return out
     if p is not None and p.kind == "choose":
         if msg.startswith("/choose "):
             intent = msg[len("/choose "):].strip()
@@ -211,13 +233,15 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
                 return Outcome(s, [Reply(t(s.lang, "choose_offered"))])
             s.tried.append({"user": f"chose {intent}"})
             s.failed = 0
-            out = _answer_next(s, [intent], p.question, k, None)
-            if out is not None:
-                return out
-            return _escalate(s, last_problem(s)[0], f"the user chose {intent}, which needs a person", intent)
+            out = (_answer_next(s, [intent], p.question, k, None)
+                   or _escalate(s, last_problem(s)[0], f"the user chose {intent}, which needs a person", intent))
+            out.learned.append(Learned("chose", p.question, intent))
+            return out
         if msg == "/none":
             s.tried.append({"user": "none of these"})
-            return _after_failure(s, k, "none of the suggestions fitted")
+            out = _after_failure(s, k, "none of the suggestions fitted")
+            out.learned.append(Learned("not_helped", p.question))
+            return out
 
     # A new question.
     if msg.startswith("/"):

@@ -24,17 +24,18 @@ from bot.core.db import reading
 from bot.core.errors import ConflictError, DataError, NotFoundError
 from bot.core.i18n import detect_language, t
 from bot.core.settings import Settings
-from bot.core.vocabulary import Complexity, Priority, faq_id_of
+from bot.core.vocabulary import OUT_OF_SCOPE, Complexity, Priority, faq_id_of, faq_label
 from bot.ml.engine import TriageEngine
 from bot.ml.policy import Decision
 from bot.support import conversations as conv_db
-from bot.support import desk, satisfaction
+from bot.support import desk, satisfaction, signals
 from bot.support.conversations import Message
 from bot.support.dialogue import (
     HUMAN_INTENTS,
     ConvState,
     Escalation,
     Knowledge,
+    Learned,
     Reply,
     State,
     clauses,
@@ -323,6 +324,8 @@ class ChatService:
             outcome = step(state, text, knowledge)
             if outcome.decision is not None:
                 conv_db.tag_message(conn, user_msg.id, outcome.decision.intent, outcome.decision.route.value)
+            for learned in outcome.learned:
+                signals.record(conn, learned, cid, state.lang, now)
             replies = list(outcome.replies)
             ticket_id = None
             if outcome.escalate is not None:
@@ -538,15 +541,41 @@ class ChatService:
                 self._move(conn, ticket, State.QUEUED, now, agent)
             return ticket
 
-    def close(self, ticket_id: str, agent: str, token: int, hand_back: bool) -> Ticket:
-        """Resolve the ticket; the conversation is resolved, or handed back to the bot."""
+    def known_label(self, tag: str) -> str:
+        """The label an agent's tag names: an intent of the model, or a live FAQ entry (`faq/<id>`
+        or the bare id). DataError otherwise."""
+        if tag in self.engine.model.meta and not faq_id_of(tag):
+            return tag
+        fid = faq_id_of(tag) or tag
+        if fid in self.engine.faq_index.store:
+            return faq_label(fid)
+        raise DataError(f"unknown intent or FAQ entry {tag!r}: tag the conversation with an intent or a live entry")
+
+    def close(self, ticket_id: str, agent: str, token: int, hand_back: bool, tag: str | None = None) -> Ticket:
+        """Resolve the ticket; the conversation is resolved, or handed back to the bot. `tag` names
+        the intent or FAQ entry that solved it: the user's question becomes a suggested phrasing
+        for the editors. A ticket the bot could not place and the agent did not tag adds the
+        question to the unanswered ones."""
+        label = self.known_label(tag) if tag else None
         now = self.clock()
         with self.db.begin() as conn:
             ticket = self.tickets.resolve(ticket_id, agent, token, now, conn)
             if ticket.conversation_id:
+                self._learn_from_ticket(conn, ticket, label, now)
                 self._move(conn, ticket, State.BOT if hand_back else State.RESOLVED, now, agent,
                            note="back_to_bot" if hand_back else "resolved_by_agent")
             return ticket
+
+
+    def _learn_from_ticket(self, conn, ticket: Ticket, label: str | None, now: float) -> None:
+        question = conv_db.last_question(conn, ticket.conversation_id, ticket.created_at)
+        if question is None:
+            return
+        if label is not None:
+            signals.record(conn, Learned("agent_tagged", question.text, label), ticket.conversation_id,
+                           ticket.language, now)
+        elif ticket.intent in (None, OUT_OF_SCOPE):
+            signals.record(conn, Learned("unanswered", question.text), ticket.conversation_id, ticket.language, now)
 
 
 def oncall_event(t: Ticket, now: float) -> dict:

@@ -12,6 +12,7 @@ from bot.interfaces.api.schemas import (
     ClaimToken,
     IncidentPublic,
     MessagePublic,
+    Resolve,
     StatusPublic,
     TicketDetail,
     TicketPublic,
@@ -74,14 +75,15 @@ def transfer(ticket_id: str, body: Transfer, agent: CurrentAgent, service: Servi
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketPublic)
-def resolve(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
-    return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=False))
+def resolve(ticket_id: str, body: Resolve, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+    """Resolve the ticket; `tag` names the intent or FAQ entry that solved it (400 if unknown)."""
+    return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=False, tag=body.tag))
 
 
 @router.post("/tickets/{ticket_id}/hand-back", response_model=TicketPublic)
-def hand_back(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
+def hand_back(ticket_id: str, body: Resolve, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
     """Resolve the ticket and give the conversation back to the bot."""
-    return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=True))
+    return TicketPublic.of(service.close(ticket_id, agent.name, body.claim_token, hand_back=True, tag=body.tag))
 
 
 @router.get("/incidents", response_model=list[IncidentPublic])

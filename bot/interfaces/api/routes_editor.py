@@ -16,10 +16,13 @@ from bot.interfaces.api.schemas import (
     GoldenIn,
     GoldenPublic,
     Rollback,
+    SuggestionApproval,
+    SuggestionDecision,
     TryIn,
     VersionPublic,
 )
 from bot.support.editor import EditorService
+from bot.support.learning import LearningService
 
 router = APIRouter(prefix="/editor", tags=["editors"])
 FaqId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")]
@@ -99,3 +102,35 @@ def delete_golden(golden_id: Annotated[str, Path(max_length=64)], editor: Curren
 @router.get("/audit", response_model=list[AuditPublic])
 def audit_log(editor: CurrentEditor, svc: EditorDep, target: str | None = None) -> list[AuditPublic]:
     return [AuditPublic(**a.__dict__) for a in svc.audit(target)]
+
+
+# -- suggestions from conversations ---------------------------------------------------------------
+def _signal(s) -> dict:
+    return {"id": s.id, "kind": s.kind, "text": s.text, "label": s.label, "lang": s.lang, "count": s.count,
+            "conversation_id": s.conversation_id}
+
+
+@router.get("/suggestions")
+def suggestions(editor: CurrentEditor, svc: EditorDep) -> dict:
+    """What conversations taught, grouped: phrasings to add to an entry (approve some or all at
+    once), and clusters of unanswered questions as candidate new entries with a draft."""
+    found = LearningService(svc).suggestions()
+    return {"phrasings": [{"label": p.label, "faq_id": p.faq_id, "title": p.title, "approvable": p.approvable,
+                           "count": sum(s.count for s in p.signals), "signals": [_signal(s) for s in p.signals]}
+                          for p in found.phrasings],
+            "new_entries": [{"size": c.size, "draft": c.draft, "signals": [_signal(s) for s in c.signals]}
+                            for c in found.new_entries]}
+
+
+@router.post("/suggestions/approve")
+def approve_suggestions(body: SuggestionApproval, editor: CurrentEditor, svc: EditorDep) -> dict:
+    """Add the chosen questions to the entry, through the golden-set gate (409 with the broken
+    golden questions if it refuses; the suggestions then stay open)."""
+    version, added = LearningService(svc).approve(body.faq_id, body.signal_ids, editor.name)
+    return {"faq_id": body.faq_id, "added": added, "version": VersionPublic.of(version).model_dump() if version else None}
+
+
+@router.post("/suggestions/dismiss")
+def dismiss_suggestions(body: SuggestionDecision, editor: CurrentEditor, svc: EditorDep) -> dict:
+    """Dismiss suggestions for good (the same question seen again stays dismissed)."""
+    return {"dismissed": LearningService(svc).dismiss(body.signal_ids, editor.name)}

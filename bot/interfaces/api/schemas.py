@@ -142,6 +142,20 @@ class ClaimToken(BaseModel):
     claim_token: StrictInt = Field(ge=0, le=2**31 - 1, description="The token from the claim (an integer).")
 
 
+class Resolve(ClaimToken):
+    tag: str | None = Field(None, min_length=1, max_length=200,
+                            description="The intent or FAQ entry that solved it (`faq/<id>` or the id): the "
+                                        "user's question becomes a suggested phrasing for the editors.")
+
+
+class SuggestionDecision(BaseModel):
+    signal_ids: list[str] = Field(min_length=1, max_length=500)
+
+
+class SuggestionApproval(SuggestionDecision):
+    faq_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,128}$", description="The entry that gains the phrasings.")
+
+
 class AgentReply(ClaimToken):
     text: str = Field(min_length=1)
 

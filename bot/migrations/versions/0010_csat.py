@@ -1,4 +1,5 @@
-"""satisfaction ratings (one per conversation, with who gave the help)
+"""satisfaction ratings (one per conversation, with who gave the help); what conversations teach
+(labelled and unanswered questions, for the editors' suggestions)
 
 Revision ID: 0010
 Revises: 0009
@@ -25,8 +26,27 @@ def upgrade():
         sa.Column("updated_at", sa.Float, nullable=False),
     )
     op.create_index("ix_csat_updated", "csat", ["updated_at"])
+    op.create_table(
+        "learning_signals",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("key", sa.String(64), nullable=False, unique=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("label", sa.String(200), nullable=True),
+        sa.Column("lang", sa.String(16), nullable=True),
+        sa.Column("conversation_id", sa.String(36), nullable=True),
+        sa.Column("count", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("status", sa.String(12), nullable=False, server_default="open"),
+        sa.Column("decided_by", sa.String(64), nullable=True),
+        sa.Column("decided_at", sa.Float, nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_learning_signals_status", "learning_signals", ["status", "updated_at"])
 
 
 def downgrade():
+    op.drop_index("ix_learning_signals_status", "learning_signals")
+    op.drop_table("learning_signals")
     op.drop_index("ix_csat_updated", "csat")
     op.drop_table("csat")

@@ -137,3 +137,27 @@ def test_thanks_after_an_answer_closes_the_question_as_solved():
     out = step(s, "thanks, that helped a lot", kb(small_talk("faq/c")))
     assert [r.text for r in out.replies] == ["Answer C"]
     assert s.state is State.RESOLVED and {"user": "solved"} in s.tried
+
+
+def test_what_users_teach_about_their_questions():
+    from bot.support.dialogue import Learned
+
+    s = ConvState()
+    step(s, "where is my card", kb(decision(Route.CONFIRM)))
+    out = step(s, "/choose faq/b", kb(None))
+    assert out.learned == [Learned("chose", "where is my card", "faq/b")]   # a label from the user
+    assert step(s, "/yes", kb(None)).learned == [Learned("chose", "where is my card", "faq/b")]  # the same label
+
+    s = ConvState()
+    step(s, "fee question", kb(decision(Route.ANSWER)))
+    out = step(s, "/no", kb(None))                                           # the bot's first guess missed
+    assert out.learned == [Learned("not_helped", "fee question")]
+    assert step(s, "/yes", kb(None)).learned == [Learned("chose", "fee question", "faq/b")]  # the second helped
+
+    s = ConvState()
+    step(s, "fee question", kb(decision(Route.ANSWER)))
+    assert step(s, "/yes", kb(None)).learned == []                           # the bot was right: nothing to learn
+
+    s = ConvState()
+    step(s, "odd question", kb(decision(Route.CONFIRM)))
+    assert step(s, "/none", kb(None)).learned == [Learned("not_helped", "odd question")]
