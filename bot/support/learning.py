@@ -87,6 +87,9 @@ class LearningService:
                                         sorted(ss, key=lambda s: -s.count))
                      for label, ss in labelled.items()]
         phrasings.sort(key=lambda p: (-sum(s.count for s in p.signals), p.label))
+        # A question that is now a phrasing of a live entry (say, the new entry an editor made from a
+        # cluster) is answered: it leaves the clusters.
+        answered |= {signals.normalise(q) for e in store for q in e.questions}
         unanswered = [s for s in found if not s.label and signals.normalise(s.text) not in answered]
         return Suggestions(phrasings, self._clusters(unanswered))
 

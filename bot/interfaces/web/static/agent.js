@@ -65,6 +65,8 @@
 
   function packet(p) {
     const rows = [];
+    $("solved-by-options").replaceChildren(...[p.intent, ...(p.candidates || []).map(c => c.intent)]
+      .filter(Boolean).filter((x, i, all) => all.indexOf(x) === i).map(x => el("option", { value: x })));
     rows.push(el("p", {}, el("strong", {}, "Why a person: "), p.reason || "—"));
     if (p.intent) rows.push(el("p", {}, el("strong", {}, "Intent: "), p.intent));
     rows.push(el("p", {}, el("strong", {}, "Predicted priority: "), p.predicted_priority || "—"));
@@ -169,8 +171,9 @@
     await api(`/agent/tickets/${current.id}/${path}`, { method: "POST", body: { claim_token: current.claim_token, ...extra } });
     closeDetail();
   });
-  $("resolve").addEventListener("click", () => finish("resolve"));
-  $("hand-back").addEventListener("click", () => finish("hand-back"));
+  const tagged = () => { const tag = $("solved-by").value.trim(); $("solved-by").value = ""; return tag ? { tag } : {}; };
+  $("resolve").addEventListener("click", () => finish("resolve", tagged()));
+  $("hand-back").addEventListener("click", () => finish("hand-back", tagged()));
   $("release").addEventListener("click", () => finish("release"));
   $("transfer").addEventListener("click", () => finish("transfer", { team: $("team").value }));
 

@@ -116,5 +116,60 @@
     } catch (e) { $("try-result").replaceChildren(el("p", { class: "error" }, e.message)); }
   });
 
+  // -- suggestions from conversations -------------------------------------------------------------
+  function refusal(e) {
+    if (e.status === 409 && e.body?.broken)
+      return [el("strong", {}, "Refused by the golden-set gate: "), e.message,
+        el("ul", {}, e.body.broken.map(b => el("li", {}, `“${b.question}” must reach ${b.expected}; with these phrasings: ${b.got}`)))];
+    return [e.message];
+  }
+
+  function checks(signals) {
+    return el("ul", { class: "plain" }, signals.map(sg => el("li", {}, el("label", {},
+      el("input", { type: "checkbox", checked: true, value: sg.id, style: "width:auto" }), ` ${sg.text}`,
+      sg.count > 1 ? el("span", { class: "muted" }, ` ×${sg.count}`) : null))));
+  }
+
+  const picked = box => [...box.querySelectorAll("input[type=checkbox]:checked")].map(c => c.value);
+
+  async function decide(path, body, done) {
+    try { const r = await api(path, { method: "POST", body }); $("suggestions-result").replaceChildren(el("p", { class: "success" }, done(r))); }
+    catch (e) { $("suggestions-result").replaceChildren(el("div", { class: "error" }, ...refusal(e))); return; }
+    await suggestions(); refresh();
+  }
+
+  async function suggestions() {
+    const s = await api("/editor/suggestions");
+    const groups = s.phrasings.map(g => {
+      const box = el("div", { class: "suggestion", "data-suggestion": g.label });
+      box.append(el("h4", {}, g.approvable ? `Add to “${g.title}” (${g.faq_id})` : `Examples for the intent ${g.label}`),
+        checks(g.signals),
+        g.approvable ? null : el("p", { class: "muted" }, "Intents learn from these at the next retraining (triage export)."),
+        el("div", { class: "row" },
+          g.approvable ? el("button", { type: "button", class: "primary", onclick: () => decide("/editor/suggestions/approve",
+            { faq_id: g.faq_id, signal_ids: picked(box) }, r => `Added ${r.added.length} phrasing(s) to ${g.faq_id}: live now.`) },
+            "Approve selected") : null,
+          el("button", { type: "button", onclick: () => decide("/editor/suggestions/dismiss", { signal_ids: picked(box) },
+            r => `Dismissed ${r.dismissed}.`) }, "Dismiss selected")));
+      return box;
+    });
+    const clusters = s.new_entries.map(c => {
+      const box = el("div", { class: "suggestion", "data-cluster": c.draft.id });
+      box.append(el("h4", {}, `${c.size} unanswered: “${c.draft.title}”`), checks(c.signals),
+        el("div", { class: "row" },
+          el("button", { type: "button", onclick: () => { open(c.draft.id).then(() => {
+            $("questions").value = c.signals.filter(sg => picked(box).includes(sg.id)).map(sg => sg.text).join("\n");
+            $("entry-status").textContent = "new entry from suggestions: write the answer, then publish"; }); } },
+            "Draft a new entry"),
+          el("button", { type: "button", onclick: () => decide("/editor/suggestions/dismiss", { signal_ids: picked(box) },
+            r => `Dismissed ${r.dismissed}.`) }, "Dismiss selected")));
+      return box;
+    });
+    $("suggestions").replaceChildren(...(groups.length || clusters.length ? [...groups, ...clusters]
+      : [el("p", { class: "muted" }, "Nothing to review.")]));
+  }
+  $("suggestions-refresh").addEventListener("click", suggestions);
+
   refresh();
+  suggestions();
 })();

@@ -130,6 +130,33 @@ def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(liv
     page.locator(".msg.bot", has_text="Download the desktop app from our website.").wait_for()
 
 
+def test_agent_tags_what_solved_it_and_the_editor_approves_the_suggestion_for_the_widget(live, new_page, page):
+    page.goto(f"{live.url}/chat")
+    ask(page, "price of one trade?")
+    page.locator(".choices button", has_text="person").first.wait_for()
+    ask(page, "/human")
+    page.locator("#banner", has_text="in the queue").wait_for()
+    agent = signed_in(new_page, live, "agent", "/agent")
+    agent.locator("#queue .ticket").first.wait_for()
+    agent.click("#claim-next")
+    agent.locator("#transcript .msg.user", has_text="price of one trade?").wait_for()
+    agent.fill("#solved-by", "fees")
+    agent.click("#resolve")
+    agent.locator("#placeholder").wait_for()
+
+    ed = signed_in(new_page, live, "editor", "/editor")
+    group = ed.locator('[data-suggestion="faq/fees"]')
+    expect(group.locator("li")).to_have_text(["price of one trade?"])
+    group.get_by_role("button", name="Approve selected").click()
+    ed.locator("#suggestions-result", has_text="live now").wait_for()
+    ed.locator("#suggestions", has_text="Nothing to review").wait_for()
+
+    other = new_page(locale="en-US")
+    other.goto(f"{live.url}/chat")
+    ask(other, "price of one trade?")
+    other.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+
+
 def test_a_publish_that_breaks_a_golden_question_is_refused_on_screen(live, new_page):
     import httpx
 
