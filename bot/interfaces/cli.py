@@ -236,6 +236,63 @@ def evaluate(
 
 
 @app.command()
+def compare(
+    models: Annotated[list[Path], typer.Option("--model", "-m", help="Two model directories: A (current), then B.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Test data directory (same YAML formats).")],
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write index.html and comparison.json here.")] = None,
+    encoder: EncoderOpt = None,
+):
+    """Two models on the same test data, side by side: per-intent regressions first, the headline
+    figures, and an exact McNemar test on the messages both decided."""
+    from bot.ml.compare import compare as compare_models
+    from bot.ml.compare import describe, write_html
+    from bot.ml.engine import TriageEngine
+    from bot.ml.training_data import load_training_data
+    from bot.ml.validation import evaluate_engine_decisions
+
+    with cli_errors():
+        if len(models) != 2:
+            raise typer.BadParameter("give --model twice: the current model (A), then the candidate (B)")
+        settings = _settings(encoder)
+        td = load_training_data(data)
+        results = []
+        for m in models:
+            _err(f"evaluating {m}")
+            results.append(evaluate_engine_decisions(TriageEngine.from_model_dir(m, settings), td, progress=True))
+        (ra, da), (rb, db) = results
+        c = compare_models(ra, da, rb, db, [e.label for e in td.examples])
+        for line in describe(c, str(models[0]), str(models[1])):
+            typer.echo(line)
+        if report is not None:
+            write_html(c, str(models[0]), str(models[1]), report)
+            _err(f"report written to {report / 'index.html'}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write faq.yml and nlu_reviewed.yml into.")],
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
+    model: Annotated[Path, typer.Option("--model", "-m", help="The model the desk serves (its FAQ as trained).")]
+    = Path("models/default"),
+):
+    """Write what the desk learned as training data: the live FAQ (faq.yml, replacing
+    training_data/faq.yml) and examples reviewed from conversations (nlu_reviewed.yml, beside
+    nlu.yml), redacted."""
+    from bot.core.db import make_engine
+    from bot.support.export import export as export_data
+
+    with cli_errors():
+        settings = _settings()
+        engine = make_engine(db or settings.database_url)
+        try:
+            done = export_data(engine, model, out)
+        finally:
+            engine.dispose()
+        typer.echo(f"{done.faq_entries} FAQ entries ({done.published_changes} changed by editors since training), "
+                   f"{done.reviewed_examples} reviewed examples -> " + ", ".join(str(f) for f in done.files))
+
+
+@app.command()
 def chat(model: ModelOpt, encoder: EncoderOpt = None):
     """Chat in the terminal and see each triage decision."""
     from rich.console import Console

@@ -23,6 +23,12 @@ def _priority_gold(data: TrainingData, ex: Example) -> str | None:
 
 def evaluate_engine(engine: TriageEngine, data: TrainingData, progress: bool = False) -> EvalReport:
     """Score `engine` on every labelled example and priority example of `data`."""
+    return evaluate_engine_decisions(engine, data, progress)[0]
+
+
+def evaluate_engine_decisions(engine: TriageEngine, data: TrainingData,
+                              progress: bool = False) -> tuple[EvalReport, list[Decision]]:
+    """`evaluate_engine`, and the decision for each labelled example (in `data.examples` order)."""
     texts = [e.text for e in data.examples]
     ptexts = [e.text for e, _ in data.priority_examples]
     ctexts = [e.text for e, _ in data.complexity_examples]
@@ -39,7 +45,7 @@ def evaluate_engine(engine: TriageEngine, data: TrainingData, progress: bool = F
     cpairs = [(c.value, d) for (_, c), d in zip(data.complexity_examples, cx)]
     meta = {**data.intent_meta, **engine.model.meta}
     return evaluate_decisions(main, [e.label for e in data.examples], pairs, cpairs,
-                              meta=meta, calibration=engine.model.report.get("calibration"))
+                              meta=meta, calibration=engine.model.report.get("calibration")), list(main)
 
 
 def _subset(data: TrainingData, idx: np.ndarray) -> TrainingData:

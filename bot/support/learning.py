@@ -132,6 +132,20 @@ class LearningService:
             signals.decide(conn, signal_ids, signals.APPROVED, actor, self.chat.clock())
         return version, new
 
+    def keep_for_training(self, signal_ids: list[str], actor: str) -> int:
+        """Approve questions labelled with an intent: `triage export` writes them as reviewed
+        examples for the next retraining (intents are not edited live)."""
+        with reading(self.chat.db) as conn:
+            chosen = signals.get_many(conn, signal_ids)
+        if len(chosen) != len(set(signal_ids)):
+            raise NotFoundError("suggestion", sorted(set(signal_ids) - {s.id for s in chosen})[0])
+        faq = [s.id for s in chosen if not s.label or faq_id_of(s.label)]
+        if faq:
+            raise ConflictError(f"suggestion {faq[0]} is not labelled with an intent: approve FAQ phrasings into "
+                                "their entry instead")
+        with self.chat.db.begin() as conn:
+            return signals.decide(conn, signal_ids, signals.APPROVED, actor, self.chat.clock())
+
     def dismiss(self, signal_ids: list[str], actor: str) -> int:
         with self.chat.db.begin() as conn:
             return signals.decide(conn, signal_ids, signals.DISMISSED, actor, self.chat.clock())

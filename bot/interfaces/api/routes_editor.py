@@ -130,6 +130,12 @@ def approve_suggestions(body: SuggestionApproval, editor: CurrentEditor, svc: Ed
     return {"faq_id": body.faq_id, "added": added, "version": VersionPublic.of(version).model_dump() if version else None}
 
 
+@router.post("/suggestions/keep-for-training")
+def keep_for_training(body: SuggestionDecision, editor: CurrentEditor, svc: EditorDep) -> dict:
+    """Approve questions labelled with an intent as examples for the next retraining (`triage export`)."""
+    return {"kept": LearningService(svc).keep_for_training(body.signal_ids, editor.name)}
+
+
 @router.post("/suggestions/dismiss")
 def dismiss_suggestions(body: SuggestionDecision, editor: CurrentEditor, svc: EditorDep) -> dict:
     """Dismiss suggestions for good (the same question seen again stays dismissed)."""

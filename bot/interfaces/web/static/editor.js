@@ -148,7 +148,9 @@
         el("div", { class: "row" },
           g.approvable ? el("button", { type: "button", class: "primary", onclick: () => decide("/editor/suggestions/approve",
             { faq_id: g.faq_id, signal_ids: picked(box) }, r => `Added ${r.added.length} phrasing(s) to ${g.faq_id}: live now.`) },
-            "Approve selected") : null,
+            "Approve selected") : el("button", { type: "button", class: "primary", onclick: () => decide(
+            "/editor/suggestions/keep-for-training", { signal_ids: picked(box) },
+            r => `Kept ${r.kept} example(s) for the next retraining.`) }, "Keep for retraining"),
           el("button", { type: "button", onclick: () => decide("/editor/suggestions/dismiss", { signal_ids: picked(box) },
             r => `Dismissed ${r.dismissed}.`) }, "Dismiss selected")));
       return box;
