@@ -97,6 +97,9 @@ def train(
             previous = TriageModel.load(reuse)
         model = train_model(td, embedder, settings, progress=True, calibration=cal, fine_tune=fine_tune, log=_err,
                             previous=previous)
+        from bot.ml.training_data import data_hash
+
+        model.report["training_data_sha256"] = data_hash(data, calibrate_on)
         model.save(out)
         from bot.ml.calibrate import CalibrationReport
 
@@ -290,6 +293,99 @@ def export(
             engine.dispose()
         typer.echo(f"{done.faq_entries} FAQ entries ({done.published_changes} changed by editors since training), "
                    f"{done.reviewed_examples} reviewed examples -> " + ", ".join(str(f) for f in done.files))
+
+
+@app.command()
+def promote(
+    registry: Annotated[Path, typer.Option("--registry", help="Directory of model directories (one per name).")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="The registry model to serve.")] = None,
+    rollback: Annotated[bool, typer.Option("--rollback", help="Serve again the model current before this one.")]
+    = False,
+    data: Annotated[Optional[Path], typer.Option("--data", "-d", help="Test data of the compare gate (needed once "
+                                                 "a model is served).")] = None,
+    margin: Annotated[float, typer.Option(min=0, max=1, help="Refuse a candidate worse than the current model by "
+                                                         "more than this on any headline figure.")] = 0.02,
+    current_model: Annotated[Path, typer.Option("--current", help="The model served while none was promoted yet.")]
+    = Path("models/default"),
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
+    by: Annotated[str, typer.Option(help="Who promotes (recorded).")] = os.environ.get("USER", "cli"),
+    encoder: EncoderOpt = None,
+):
+    """Make a registry model the one every server serves (they switch within seconds, without
+    dropping a request), after the golden questions and the compare gate; or --rollback."""
+    from bot.core.db import make_engine, upgrade
+    from bot.support import promotions
+
+    with cli_errors():
+        if rollback == (model is not None):
+            raise typer.BadParameter("give --model NAME to promote, or --rollback")
+        settings = _settings(encoder)
+        engine_db = make_engine(db or settings.database_url)
+        try:
+            upgrade(engine_db)
+            if rollback:
+                with engine_db.begin() as conn:
+                    p = promotions.rollback(conn, by, time.time())
+                typer.echo(f"rolled back: serving {p.name}@{p.fingerprint} again (servers follow within "
+                           f"{settings.model_poll_seconds:g} s)")
+                return
+            typer.echo("\n".join(_promote_checks(registry, model, data, margin, current_model, engine_db, settings)))
+            path = promotions.in_registry(registry, model)
+            from bot.ml.model import TriageModel
+
+            fingerprint = TriageModel.load(path).fingerprint
+            with engine_db.begin() as conn:
+                p = promotions.record(conn, model, path, fingerprint, by, time.time())
+            typer.echo(f"promoted {p.name}@{p.fingerprint} (promotion {p.seq}); servers switch within "
+                       f"{settings.model_poll_seconds:g} s")
+        finally:
+            engine_db.dispose()
+
+
+def _promote_checks(registry: Path, name: str, data: Path | None, margin: float, current_model: Path, db,
+                    settings) -> list[str]:
+    """The gates a candidate passes (lines to print), or ConflictError with what it failed."""
+    from bot.core.db import reading
+    from bot.core.errors import ConflictError
+    from bot.ml.compare import compare as compare_models
+    from bot.ml.compare import describe
+    from bot.ml.engine import TriageEngine
+    from bot.ml.training_data import load_training_data
+    from bot.ml.validation import evaluate_engine_decisions
+    from bot.support import promotions
+    from kb_index import repository as repo
+
+    path = promotions.in_registry(registry, name)
+    candidate = TriageEngine.from_model_dir(path, settings)
+    with reading(db) as conn:
+        promotions.apply_live_faq(conn, candidate)
+        golden = repo.golden(conn)
+        served = promotions.current(conn)
+    failures = promotions.golden_failures(candidate, golden)
+    if failures:
+        for f in failures:
+            _err(f"  golden question “{f['question']}” expects {f['expected']}; {name} routes it to {f['got']}")
+        raise ConflictError(f"promotion refused: {name} routes {len(failures)} of {len(golden)} golden question(s) "
+                            "away from their expected intent")
+    lines = [f"golden questions: {len(golden)} of {len(golden)} reach their expected intent"]
+    current_path = Path(served.path) if served else (current_model if (current_model / "manifest.json").is_file()
+                                                      else None)
+    if current_path is None:
+        return lines + ["compare gate: no model is served yet"]
+    if data is None:
+        raise typer.BadParameter("give --data: the test set on which the candidate must not lose to the served model")
+    td = load_training_data(data)
+    now_serving = TriageEngine.from_model_dir(current_path, settings)
+    ra, da = evaluate_engine_decisions(now_serving, td)
+    rb, db_ = evaluate_engine_decisions(candidate, td)
+    c = compare_models(ra, da, rb, db_, [e.label for e in td.examples])
+    for line in describe(c, str(current_path), str(path)):
+        _err(line)
+    losses = c.losses(margin)
+    if losses:
+        raise ConflictError(f"promotion refused: {name} loses to the served model by more than {margin:g} on "
+                            + "; ".join(losses))
+    return lines + [f"compare gate: no headline figure worse by more than {margin:g} (McNemar p = {c.p_value:.3g})"]
 
 
 @app.command()

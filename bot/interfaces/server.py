@@ -19,19 +19,31 @@ MODEL_ENV = "TRIAGE_SERVE_MODEL"
 def build_app(model: Path, settings: Settings, migrate: bool = True) -> FastAPI:
     """Load the model (encoder warmed up), migrate the database, load the live FAQ state, and
     return the app; the encoder is shared by concurrent turns through the micro-batcher."""
-    from bot.core.db import make_engine, upgrade
+    from bot.core.db import make_engine, reading, upgrade
     from bot.interfaces.api import create_app
     from bot.ml.engine import TriageEngine
+    from bot.support import promotions
     from bot.support.service import ChatService
     from escalation.webhooks import Dispatcher
 
-    engine = TriageEngine.from_model_dir(model, settings)
-    engine.embedder.embed(["warm up"])  # load the encoder now, not on the first user's message
-    engine.batch_queries(settings.batch_max_texts, settings.batch_max_wait_ms / 1000, settings.batch_max_queue)
+    def load(path: Path, name: str | None = None) -> TriageEngine:
+        engine = TriageEngine.from_model_dir(path, settings)
+        if name:
+            engine.name = name
+        engine.embedder.embed(["warm up"])  # load the encoder now, not on the first user's message
+        engine.batch_queries(settings.batch_max_texts, settings.batch_max_wait_ms / 1000, settings.batch_max_queue)
+        return engine
+
     db_engine = make_engine(settings.database_url)
     if migrate:
         upgrade(db_engine)
+    with reading(db_engine) as conn:
+        promoted = promotions.current(conn)
+    # A model promoted with `triage promote` wins over --model: every server serves the same one.
+    engine = load(Path(promoted.path), promoted.name) if promoted else load(model)
     service = ChatService(engine, db_engine, settings)
+    service.model_loader = load
+    service.model_seq = promoted.seq if promoted else None
     service.start()  # every live FAQ edit, in one batch, before the port opens
     dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
     return create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)

@@ -55,7 +55,17 @@ class TriageEngine:
         model = TriageModel.load(path)
         embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
         th = model.thresholds.overridden(settings.answer_threshold, settings.confirm_threshold)
-        return cls(model, embedder, th, load_registry(settings.locales_dir))
+        engine = cls(model, embedder, th, load_registry(settings.locales_dir))
+        engine.name = Path(path).name
+        return engine
+
+    #: The model's name (its directory's, or its name in the registry), for the record.
+    name: str = "model"
+
+    @property
+    def model_id(self) -> str:
+        """Which model decides: name@fingerprint (recorded with each bot reply)."""
+        return f"{self.name}@{self.model.fingerprint}" if self.model.fingerprint else self.name
 
     @property
     def faq_index(self) -> FaqIndex:

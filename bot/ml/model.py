@@ -67,6 +67,9 @@ class TriageModel:
     complexity: IntentClassifier | None = None  # simple/medium/complex from the message itself
     tuned: TunedEncoder | None = None  # fine-tuned encoder weights, applied over `encoder`
     scope_calibration: Platt | None = None  # scope mix -> confidence; None: `calibration` of the raw score
+    #: The first 12 hex digits of the SHA-256 of the model's manifest (which lists every file's
+    #: hash): one identity per trained model, recorded with each bot reply. Empty before saving.
+    fingerprint: str = ""
 
     def bind_encoder(self, embedder: Embedder) -> Embedder:
         """The embedder this model predicts with: `embedder` itself for a model trained on a plain
@@ -159,6 +162,7 @@ class TriageModel:
                 complexity = IntentClassifier.from_state(json.loads(files["complexity.json"]),
                                                          arrays_from_bytes(files["complexity.safetensors"]))
             return cls(
+                fingerprint=hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:12],
                 urgency=urgency, urgency_thresholds=u_th, urgency_texts=u_texts, complexity=complexity, tuned=tuned,
                 encoder=EncoderInfo.from_json(cfg["encoder"]),
                 classifier=clf,

@@ -289,6 +289,23 @@ def calibration_files(directory: Path) -> list[Path]:
     return [p for p in _yaml_files(directory) if p.name in CALIBRATION_FILES]
 
 
+def data_hash(*sources: Path | None) -> str:
+    """SHA-256 over the YAML files of data directories (or files): names and contents, in order,
+    so a model records exactly what it was trained on."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for source in sources:
+        if source is None:
+            continue
+        source = Path(source)
+        files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.suffix in (".yml", ".yaml"))
+        for f in files:
+            h.update(str(f.relative_to(source) if source.is_dir() else f.name).encode() + b"\0")
+            h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def load_training_data(directory: Path) -> TrainingData:
     """Read every *.yml / *.yaml file under `directory` (sorted, recursive), except calibration files."""
     directory = Path(directory)

@@ -62,6 +62,8 @@ messages = Table(
     # For user messages: the triage decision's intent and route (what the dashboard counts).
     Column("intent", String(200), nullable=True),
     Column("route", String(16), nullable=True),
+    # For bot replies: the model that decided (name@fingerprint).
+    Column("model", String(160), nullable=True),
     UniqueConstraint("conversation_id", "idem_key", name="uq_messages_idem"),
 )
 Index("ix_messages_created", messages.c.created_at)
@@ -154,12 +156,13 @@ def save_state(conn, cid: str, state: ConvState, now: float, ticket_id: str | No
 
 
 def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[Button] = (),
-                author: str | None = None, idem_key: str | None = None, reply_to: str | None = None) -> Message:
+                author: str | None = None, idem_key: str | None = None, reply_to: str | None = None,
+                model: str | None = None) -> Message:
     mid = str(uuid.uuid4())
     conn.execute(messages.insert().values(
         id=mid, conversation_id=cid, role=role, text=text,
         buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
-        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now))
+        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model))
     r = conn.execute(select(messages).where(messages.c.id == mid)).one()
     return _msg(r)
 

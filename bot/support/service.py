@@ -7,12 +7,15 @@ retried send with the same idempotency key is stored once and answered the same.
 """
 from __future__ import annotations
 
+import contextvars
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text as sql
@@ -28,7 +31,7 @@ from bot.core.vocabulary import OUT_OF_SCOPE, Complexity, Priority, faq_id_of, f
 from bot.ml.engine import TriageEngine
 from bot.ml.policy import Decision
 from bot.support import conversations as conv_db
-from bot.support import desk, satisfaction, signals
+from bot.support import desk, promotions, satisfaction, signals
 from bot.support.conversations import Message
 from bot.support.dialogue import (
     HUMAN_INTENTS,
@@ -46,6 +49,12 @@ from escalation import incidents, presence, webhooks
 from escalation.sla import Team, due_at, is_working, pick_team
 from escalation.store import Status, Ticket, TicketStore
 from escalation.urgency import Context
+
+log = logging.getLogger("triage.service")
+
+#: The engine a turn in progress decides with: captured when the turn starts, so a model switch
+#: in the middle of it does not change models half-way through.
+_TURN_ENGINE: contextvars.ContextVar = contextvars.ContextVar("triage_turn_engine", default=None)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ def build_teams(settings: Settings) -> list[Team]:
 class ChatService:
     def __init__(self, engine: TriageEngine, db: Engine, settings: Settings,
                  clock: Callable[[], float] = time.time):
-        self.engine = engine
+        self._engine = engine
         self.db = db
         self.settings = settings
         self.clock = clock
@@ -102,6 +111,75 @@ class ChatService:
         self._faq_applied: dict[str, int] = {}
         self._faq_lock = threading.Lock()
         self._started = False
+        #: Loads a promoted model: (model directory, name) -> engine. Set by the server; without
+        #: it the service keeps the engine it was given.
+        self.model_loader: Callable[[Path, str], TriageEngine] | None = None
+        self.model_seq: int | None = None  # the promotion being served
+        self._model_checked = -math.inf
+        self._model_loading = threading.Lock()
+        self._model_failed: int | None = None
+
+    @property
+    def engine(self) -> TriageEngine:
+        """The engine deciding now: the one a turn in progress started with, else the current."""
+        held = _TURN_ENGINE.get()
+        return held[1] if held is not None and held[0] is self else self._engine
+
+    @engine.setter
+    def engine(self, engine: TriageEngine) -> None:
+        self._engine = engine
+
+    # -- model updates ---------------------------------------------------------------------------
+    def sync_model(self, wait: bool = False, poll_seconds: float = 1.0) -> None:
+        """Follow the newest model promotion (looked up at most every `poll_seconds`): the model
+        loads in a background thread while turns go on with the current one, then takes over for
+        new turns; turns in progress finish on the model they started with. `wait` looks now and
+        waits for the switch."""
+        if self.model_loader is None:
+            return
+        now = time.monotonic()
+        if not wait and now - self._model_checked < poll_seconds:
+            return
+        self._model_checked = now
+        with reading(self.db) as conn:
+            p = promotions.current(conn)
+        if p is None or p.seq in (self.model_seq, self._model_failed):
+            return
+        if not self._model_loading.acquire(blocking=wait):
+            return  # already switching
+        thread = threading.Thread(target=self._switch_to, args=(p,), name="triage-model-switch", daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
+
+    def _switch_to(self, p: promotions.Promotion) -> None:
+        from kb_index.repository import published_state, published_unread
+
+        try:
+            engine = self.model_loader(Path(p.path), p.name)
+            if engine.model.fingerprint != p.fingerprint:
+                raise ValueError(f"{p.path} is not the model that was promoted (fingerprint "
+                                 f"{engine.model.fingerprint}, promoted {p.fingerprint})")
+            applied: dict[str, int] = {}
+            cursor = GapCursor()
+            with reading(self.db) as conn:
+                live, top, seen = published_state(conn)
+            self._apply_versions(live, engine, applied)  # the editors' changes, before taking over
+            cursor.start_at(top, seen)
+            with self._faq_lock:
+                with reading(self.db) as conn:
+                    late = published_unread(conn, cursor)
+                self._apply_versions(late, engine, applied)
+                cursor.saw(v.seq for v in late)
+                self._engine, self._faq_applied, self._faq_cursor = engine, applied, cursor
+                self.model_seq = p.seq
+            log.warning("now serving model %s (promotion %d by %s)", engine.model_id, p.seq, p.actor)
+        except Exception:
+            self._model_failed = p.seq
+            log.exception("could not switch to model %s at %s; still serving %s", p.name, p.path,
+                          self._engine.model_id)
+        finally:
+            self._model_loading.release()
 
     def start(self) -> None:
         """Load the live FAQ state (every entry's newest publication) in one batch. Servers call
@@ -117,25 +195,28 @@ class ChatService:
             self._faq_cursor.start_at(top, seen)
             self._started = True
 
-    def _apply_versions(self, versions) -> None:
-        """Apply publications and deletions (oldest first), skipping any older than what this
-        server already has for that entry, as one batch."""
+    def _apply_versions(self, versions, engine: TriageEngine | None = None,
+                        applied: dict[str, int] | None = None) -> None:
+        """Apply publications and deletions (oldest first) to `engine` (the current one), skipping
+        any older than what it already has for that entry, as one batch."""
         from kb_index.repository import DELETED
 
+        engine = engine or self._engine
+        applied = self._faq_applied if applied is None else applied
         upserts, deletes = {}, set()
         for v in versions:
-            if v.version <= self._faq_applied.get(v.faq_id, 0):
+            if v.version <= applied.get(v.faq_id, 0):
                 continue
-            self._faq_applied[v.faq_id] = v.version
+            applied[v.faq_id] = v.version
             if v.kind == DELETED:
                 upserts.pop(v.faq_id, None)
                 deletes.add(v.faq_id)
             else:
                 deletes.discard(v.faq_id)
                 upserts[v.faq_id] = v.entry
-        deletes = {d for d in deletes if d in self.engine.faq_index.store}
+        deletes = {d for d in deletes if d in engine.faq_index.store}
         if upserts or deletes:
-            self.engine.apply_faqs(list(upserts.values()), sorted(deletes))
+            engine.apply_faqs(list(upserts.values()), sorted(deletes))
 
     def sync_faqs(self) -> None:
         """Apply FAQ publications made (here or on another server) since the last sync."""
@@ -302,8 +383,18 @@ class ChatService:
         return dict(zip(texts, self.engine.predict(texts, contexts=[ctx] * len(texts))))
 
     def send(self, cid: str, text: str, idem_key: str | None = None, context: Context | None = None) -> Turn:
-        """One user turn. `context` (customer tier, repeat contacts) feeds the priority."""
-        self.sync_faqs()
+        """One user turn. `context` (customer tier, repeat contacts) feeds the priority. The
+        whole turn decides with the model current when it starts."""
+        self.sync_model()
+        with self._faq_lock:
+            held = _TURN_ENGINE.set((self, self._engine))
+        try:
+            self.sync_faqs()
+            return self._send(cid, text, idem_key, context)
+        finally:
+            _TURN_ENGINE.reset(held)
+
+    def _send(self, cid: str, text: str, idem_key: str | None, context: Context | None) -> Turn:
         context = context or Context()
         pre = self._preclassify(cid, text, context)
         knowledge = self.knowledge()
@@ -340,8 +431,9 @@ class ChatService:
                     if incident is not None:
                         replies.append(Reply(t(state.lang, "incident_linked",
                                                topic=self._title(incident.intent, state.lang))))
-            stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id)
-                      for r in replies]
+            model = self.engine.model_id
+            stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id,
+                                          model=model) for r in replies]
             conv_db.save_state(conn, cid, state, now, ticket_id)
             return Turn(cid, user_msg, stored, state.state, ticket_id or conv.ticket_id,
                         route=outcome.decision.route.value if outcome.decision else None,

@@ -36,6 +36,15 @@ def monitor_once(service: ChatService, dispatcher: Dispatcher | None, metrics: M
         dispatcher.deliver_due(service.clock())
 
 
+def _watch_models(service: ChatService, stop: threading.Event, every: float) -> None:
+    """Follow model promotions (made on any server) even when no turn comes in."""
+    while not stop.wait(every):
+        try:
+            service.sync_model(poll_seconds=every)
+        except Exception:
+            log.exception("model watch failed; retrying")
+
+
 def _monitor(service, dispatcher, metrics, stop: threading.Event, every: float) -> None:
     while not stop.wait(every):
         try:
@@ -80,11 +89,17 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
             thread = threading.Thread(target=_monitor, args=(service, dispatcher, metrics, stop, monitor_seconds),
                                       name="triage-monitor", daemon=True)
             thread.start()
+        watcher = None
+        if service.model_loader is not None:
+            watcher = threading.Thread(target=_watch_models, args=(service, stop, settings.model_poll_seconds),
+                                       name="triage-model-watch", daemon=True)
+            watcher.start()
         yield
         await context.feed.close()
         stop.set()
-        if thread:
-            thread.join(timeout=10)
+        for t in (thread, watcher):
+            if t:
+                t.join(timeout=10)
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="Answer what the bot knows, confirm when unsure, hand the rest to a person.")

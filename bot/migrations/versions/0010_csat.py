@@ -1,5 +1,6 @@
 """satisfaction ratings (one per conversation, with who gave the help); what conversations teach
-(labelled and unanswered questions, for the editors' suggestions)
+(labelled and unanswered questions, for the editors' suggestions); model promotions (which model the
+desk serves) and the model that wrote each bot reply
 
 Revision ID: 0010
 Revises: 0009
@@ -43,9 +44,25 @@ def upgrade():
         sa.Column("updated_at", sa.Float, nullable=False),
     )
     op.create_index("ix_learning_signals_status", "learning_signals", ["status", "updated_at"])
+    op.create_table(
+        "model_promotions",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("path", sa.Text, nullable=False),
+        sa.Column("fingerprint", sa.String(16), nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
+        sa.Column("previous_seq", sa.Integer, nullable=True),
+        sa.Column("actor", sa.String(64), nullable=False),
+        sa.Column("note", sa.Text, nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
+    op.add_column("messages", sa.Column("model", sa.String(160), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("model")
+    op.drop_table("model_promotions")
     op.drop_index("ix_learning_signals_status", "learning_signals")
     op.drop_table("learning_signals")
     op.drop_index("ix_csat_updated", "csat")
