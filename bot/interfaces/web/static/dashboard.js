@@ -15,8 +15,75 @@
       el("td", { style: "width:3rem;text-align:right" }, v))));
   }
 
+  function figureValue(f) {
+    if (f.value === null || f.value === undefined) return "—";
+    if (f.key === "csat") return `${f.value.toFixed(2)} / 5`;
+    if (f.key === "peak_response") return duration(f.value);
+    return pct(f.value);
+  }
+  function figureTarget(f) {
+    if (f.target === null || f.target === undefined) return "";
+    return `target ${f.key === "csat" ? f.target.toFixed(1) : f.key === "peak_response" ? duration(f.target) : pct(f.target)}`;
+  }
+  function figureDetail(f) {
+    const d = f.detail || {};
+    if (f.key === "csat") return `bot ${d.bot?.mean ?? "—"} (${d.bot?.n || 0}) · agents ${d.agents?.mean ?? "—"} (${d.agents?.n || 0}) · ` +
+      Object.entries(d.distribution || {}).map(([k, v]) => `${k}★ ${v}`).join(" ");
+    if (f.key === "peak_response") return d.busiest_hour === undefined ? "no human replies" :
+      `busiest hour ${String(d.busiest_hour).padStart(2, "0")}:00 (${d.tickets_opened} tickets) · p95 ${d.p95 === null ? "—" : duration(d.p95)}`;
+    if (f.key === "first_contact_resolution") return `${d.repeats || 0} came back within the window`;
+    return "";
+  }
+
+  async function showConversation(id) {
+    const c = await api(`/dashboard/conversations/${encodeURIComponent(id)}`);
+    $("behind-transcript").replaceChildren(el("h4", {}, `Conversation ${id} (${c.state})`),
+      el("div", { class: "transcript", tabindex: "0" }, c.messages.map(m => el("div", { class: `msg ${m.role}` }, m.text))));
+  }
+
+  function showBehind(f) {
+    $("behind").classList.remove("hidden");
+    $("behind-title").textContent = `${f.label}: the conversations that count against it`;
+    $("behind-transcript").replaceChildren();
+    $("behind-list").replaceChildren(f.conversations.length ? el("ul", {}, f.conversations.map(id => el("li", {},
+      el("button", { type: "button", class: "link", onclick: () => showConversation(id) }, id))))
+      : el("p", { class: "muted" }, "None."));
+  }
+
+  function figures(list) {
+    $("figures").replaceChildren(...list.map(f => el("div", { class: "card kpi", "data-figure": f.key },
+      el("div", { class: "muted" }, f.label),
+      el("div", { class: "value" }, figureValue(f)),
+      el("div", { class: f.on_target === false ? "below" : "muted" },
+        [figureTarget(f), f.on_target === true ? " · on target" : f.on_target === false ? " · below target" : ""].join("")),
+      el("div", { class: "muted" }, figureDetail(f)),
+      el("button", { type: "button", class: "link", onclick: () => showBehind(f) },
+        `${f.n} counted · ${f.conversations.length} to look at`))));
+  }
+
+  let staffing = [], weekdays = [];
+  function staffTable() {
+    const team = staffing.find(t => t.team === $("staff-team").value) || staffing[0];
+    if (!team) { $("staffing").replaceChildren(el("p", { class: "muted" }, "No teams.")); return; }
+    const head = el("tr", {}, el("th", {}, ""), [...Array(24).keys()].map(h => el("th", { scope: "col" }, String(h).padStart(2, "0"))));
+    const rows = weekdays.map((day, d) => el("tr", {}, el("th", { scope: "row" }, day), [...Array(24).keys()].map(h => {
+      const need = team.agents_needed[d][h], staffed = team.staffed[d][h];
+      const demand = Object.entries(team.demand).map(([p, m]) => `${p} ${m[d][h]}/h`).join(", ");
+      return el("td", { class: `${staffed ? "staffed" : ""}${need && !staffed ? " short" : ""}`,
+        title: `${day} ${h}:00 — tickets ${demand}; agents needed ${need}; ${staffed ? "team working" : "team off"}` }, need || "");
+    })));
+    $("staffing").replaceChildren(el("table", { class: "heat" }, head, rows),
+      el("p", { class: "muted" }, `Handle time used: ${Object.entries(team.handle_seconds).map(([p, v]) => `${p} ${duration(v)}`).join(" · ")}`));
+  }
+
   async function load() {
     const s = await api(`/dashboard/stats?days=${$("days").value}`);
+    figures(s.figures || []);
+    staffing = s.staffing || []; weekdays = s.weekdays || [];
+    const chosen = $("staff-team").value;
+    $("staff-team").replaceChildren(...staffing.map(t => el("option", { value: t.team }, t.team)));
+    if (chosen) $("staff-team").value = chosen;
+    staffTable();
     $("containment").textContent = pct(s.containment_rate);
     $("containment-detail").textContent = `${s.contained} of ${s.conversations} conversations without a person`;
     const esc = Object.values(s.escalations).reduce((a, b) => a + b, 0);
@@ -53,6 +120,7 @@
   }
 
   $("days").addEventListener("change", load);
+  $("staff-team").addEventListener("change", staffTable);
   await Promise.all([load(), report()]);
   setInterval(load, 15000);
 })();

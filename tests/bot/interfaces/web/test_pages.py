@@ -210,6 +210,13 @@ def test_dashboard_shows_figures_and_the_latest_evaluation(live, new_page, page,
     assert "faq/fees" in d.locator("#busiest").inner_text()
     d.locator('#plots img[alt="risk_coverage.png"]').wait_for()
     assert d.locator("#report-summary").inner_text().startswith("in-scope accuracy 90.0%")
+    # The desk's numbers: one conversation (both questions), handed to a person; the figure lists it.
+    contained = d.locator('[data-figure="containment"]')
+    expect(contained.locator(".value")).to_have_text("0.0%")
+    contained.get_by_role("button").click()
+    d.locator("#behind-list button").first.click()
+    d.locator("#behind-transcript .msg.user", has_text="my account was hacked").wait_for()
+    d.locator("#staffing table.heat td.staffed").first.wait_for()
 
 
 def test_embed_snippet_opens_the_widget_in_another_site(live, new_page):
