@@ -342,6 +342,39 @@ def promote(
             engine_db.dispose()
 
 
+@app.command()
+def models(
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
+    current_path: Annotated[bool, typer.Option("--current-path", help="Print only the served model's directory "
+                                                                      "(nothing when none was promoted).")] = False,
+):
+    """The model promotions, newest first (which model every server serves)."""
+    from datetime import datetime, timezone
+
+    from bot.core.db import make_engine, reading, upgrade
+    from bot.support import promotions
+
+    with cli_errors():
+        settings = _settings()
+        engine_db = make_engine(db or settings.database_url)
+        try:
+            upgrade(engine_db)
+            with reading(engine_db) as conn:
+                rows = promotions.history(conn)
+        finally:
+            engine_db.dispose()
+        if current_path:
+            if rows:
+                typer.echo(rows[0].path)
+            return
+        if not rows:
+            typer.echo("no model promoted yet: servers serve the model given to `triage serve --model`")
+        for i, p in enumerate(rows):
+            when = datetime.fromtimestamp(p.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            typer.echo(f"{'*' if i == 0 else ' '} {p.seq:>4}  {p.name}@{p.fingerprint}  {p.kind:<8} by {p.actor}, {when}"
+                       f"  {p.path}")
+
+
 def _promote_checks(registry: Path, name: str, data: Path | None, margin: float, current_model: Path, db,
                     settings) -> list[str]:
     """The gates a candidate passes (lines to print), or ConflictError with what it failed."""

@@ -100,9 +100,15 @@ def nlu_yaml(examples: dict[str, list[str]]) -> str:
 
 
 def export(db: Engine, model_dir: Path, out: Path) -> Exported:
-    out.mkdir(parents=True, exist_ok=True)
+    from bot.core.db import current_revision
+    from bot.core.errors import DataError
+
+    if current_revision(db) is None:
+        raise DataError(f"{db.url.render_as_string(hide_password=True)} is not a triage database (no tables): "
+                        "give the database the servers use")
     entries, changes = live_faq(model_dir, db)
     examples = reviewed_examples(db)
+    out.mkdir(parents=True, exist_ok=True)
     faq_path, nlu_path = out / "faq.yml", out / "nlu_reviewed.yml"
     faq_path.write_text(faq_yaml(entries), encoding="utf-8")
     files = [faq_path]

@@ -65,3 +65,31 @@ def test_the_same_model_twice_shows_no_difference(tiny_model, tiny_data_dir, fak
                             "--data", str(tiny_data_dir)])
     assert r.exit_code == 0, r.output
     assert "only A right 0, only B right 0, p = 1" in r.output and "regressions: none" in r.output
+
+
+def test_the_retrain_script_goes_from_export_to_promotion(tmp_path, tiny_model, tiny_data_dir):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    r = runner.invoke(app, ["export", "--db", url, "--model", str(tiny_model), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 1 and "not a triage database" in r.output            # a wrong database: one line
+    upgrade(make_engine(url))                                                  # the desk's database
+    env = {**os.environ, "TRIAGE_ENCODER": "fake:64", "TRIAGE": f"{sys.executable} -m bot.interfaces.cli"}
+    run = subprocess.run(["bash", str(root / "scripts" / "retrain.sh"), "--db", url, "--registry",
+                          str(tmp_path / "registry"), "--name", "week49", "--data", str(tiny_data_dir),
+                          "--test", str(tiny_data_dir), "--current", str(tiny_model)],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for step in ("1/5 export", "2/5 merge", "3/5 train", "4/5 compare", "5/5 promote"):
+        assert step in run.stdout
+    assert "promoted week49@" in run.stdout
+    r = runner.invoke(app, ["models", "--db", url, "--current-path"])
+    assert r.output.strip() == str((tmp_path / "registry" / "week49").resolve())
+    again = subprocess.run(["bash", str(root / "scripts" / "retrain.sh"), "--db", url, "--registry",
+                            str(tmp_path / "registry"), "--name", "week49"], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 2 and "exists already" in again.stderr
