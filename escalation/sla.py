@@ -108,6 +108,25 @@ def due_at(priority: Priority, created: datetime, teams: list[Team], round_the_c
     return min(next_business_day_close(created, t) for t in teams)
 
 
+class WorkingHours:
+    """Whether any of `teams` works at a moment, for many moments of one period (one list of
+    windows, then a binary search per moment)."""
+
+    def __init__(self, teams: list[Team], since: float, until: float):
+        import bisect
+
+        self._bisect = bisect.bisect_right
+        start = datetime.fromtimestamp(since, timezone.utc)
+        days = int((until - since) // 86400) + 2
+        windows = _windows(teams, start, days) if teams else []
+        self._starts = [w[0].timestamp() for w in windows]
+        self._ends = [w[1].timestamp() for w in windows]
+
+    def __call__(self, ts: float) -> bool:
+        i = self._bisect(self._starts, ts) - 1
+        return i >= 0 and ts < self._ends[i]
+
+
 def is_working(now: datetime, teams: list[Team]) -> bool:
     return any(s <= now < e for s, e in _windows(teams, now, horizon_days=1))
 

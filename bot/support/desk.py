@@ -39,7 +39,7 @@ from bot.core.vocabulary import Priority
 from bot.support.conversations import conversations, messages
 from bot.support.dialogue import HUMAN_INTENTS, State
 from bot.support.satisfaction import csat
-from escalation.sla import Team, is_working
+from escalation.sla import Team, WorkingHours, is_working
 from escalation.staffing import WEEKDAYS, agents_needed, heatmap
 from escalation.store import Status, tickets
 
@@ -110,34 +110,34 @@ def _load(conn, since: float, now: float) -> tuple[dict[str, _Conv], list, dict[
     m, t, c = messages, tickets, conversations
     firsts: dict[str, tuple[float, str | None]] = {}
     intents: dict[str, set[str]] = defaultdict(set)
+    in_period = (m.c.role == "user") & (m.c.created_at >= since) & (m.c.created_at <= now)
     for cid, at, intent in conn.execute(select(m.c.conversation_id, m.c.created_at, m.c.intent)
-                                        .where(m.c.role == "user", m.c.created_at >= since, m.c.created_at <= now)
-                                        .order_by(m.c.seq)):
+                                        .where(in_period).order_by(m.c.seq)):
         firsts.setdefault(cid, (at, None))
         if intent and intent not in HUMAN_INTENTS:
             intents[cid].add(intent)
             if firsts[cid][1] is None:
                 firsts[cid] = (firsts[cid][0], intent)
-    ids = sorted(firsts)
-    rows, trows, replies = [], [], defaultdict(list)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        rows += conn.execute(select(c.c.id, c.c.sender_key, c.c.client, c.c.state, c.c.updated_at)
-                             .where(c.c.id.in_(chunk))).all()
-        trows += conn.execute(select(t.c.conversation_id, t.c.created_at, t.c.status, t.c.intent)
-                              .where(t.c.conversation_id.in_(chunk))).all()
-        for cid, at in conn.execute(select(m.c.conversation_id, m.c.created_at)
-                                    .where(m.c.conversation_id.in_(chunk), m.c.role == "agent")):
-            replies[cid].append(at)
+    # The period's conversations, their tickets and agents' replies: one query each (a subquery
+    # of the period's conversations, not a list of ids).
+    ids = select(m.c.conversation_id).where(in_period).distinct().scalar_subquery()
+    rows = conn.execute(select(c.c.id, c.c.sender_key, c.c.client, c.c.status, c.c.state, c.c.updated_at)
+                        .where(c.c.id.in_(ids))).all()
+    trows = conn.execute(select(t.c.conversation_id, t.c.created_at, t.c.status, t.c.intent)
+                         .where(t.c.conversation_id.in_(ids))).all()
+    replies = defaultdict(list)
+    for cid, at in conn.execute(select(m.c.conversation_id, m.c.created_at)  # replies to the period's tickets
+                                .where(m.c.role == "agent", m.c.created_at >= since, m.c.conversation_id.in_(ids))):
+        replies[cid].append(at)
     by_conv = defaultdict(list)
     for r in trows:
         by_conv[r.conversation_id].append(r)
     out = {}
     for r in rows:
-        state = json.loads(r.state)
         ts = by_conv.get(r.id, [])
-        said_solved = state.get("state") == State.RESOLVED.value or any(
-            x.get("user") == "solved" for x in state.get("tried", []))
+        # "solved" in the dialogue's record of what the user said (parsed only when it may be there)
+        said_solved = r.status == State.RESOLVED.value or ('"solved"' in r.state and any(
+            x.get("user") == "solved" for x in json.loads(r.state).get("tried", [])))
         out[r.id] = _Conv(r.id, r.sender_key or r.client, firsts[r.id][0], r.updated_at,
                           said_solved or any(x.status == Status.RESOLVED.value for x in ts),
                           intents[r.id] | {x.intent for x in ts if x.intent}, firsts[r.id][1], bool(ts))
@@ -177,9 +177,10 @@ def figures(db: Engine, since: float, now: float, teams: list[Team], basic: Call
                       _share(len(basic_convs) - len(basic_handed), len(basic_convs)), targets.ai_basic_share, True,
                       len(basic_convs), _newest(basic_handed)))
 
-    out.append(_peak_response(trows, replies, targets, ZoneInfo(tz)))
+    out.append(_peak_response([r for r in trows if since <= r.created_at <= now], replies, targets, ZoneInfo(tz)))
 
-    night = [c for c in all_convs if teams and not is_working(datetime.fromtimestamp(c.start, timezone.utc), teams)]
+    working = WorkingHours(teams, since, now)
+    night = [c for c in all_convs if teams and not working(c.start)]
     unresolved = [c for c in night if not c.resolved]
     out.append(Figure("night_resolution", "Resolved outside human hours", _share(len(night) - len(unresolved),
                       len(night)), targets.night_resolution, True, len(night), _newest(unresolved)))

@@ -2,7 +2,7 @@
 dependency (`ContextDep`), instead of loose attributes on `app.state`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.settings import Settings
 from bot.interfaces.api.events import StreamSlots
@@ -29,6 +29,8 @@ class AppContext:
     feed: ChangeFeed
     board: QueueBoard  # the head of the queue, shared by every console of this process
     streams: StreamSlots  # live event streams open per caller
+    #: The desk's numbers per period (days): (computed at, JSON), recomputed every 30 s at most.
+    desk_cache: dict = field(default_factory=dict)
 
     def seen(self, staff: Staff) -> None:
         """An agent's activity counts them as online (written at most every 30 s)."""

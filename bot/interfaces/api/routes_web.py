@@ -210,7 +210,7 @@ def agent_events(agent: CurrentAgent, request: Request, service: ServiceDep,
 
 # -- dashboard --------------------------------------------------------------------------------------
 @router.get("/dashboard/stats", tags=["dashboard"])
-def stats(staff: CurrentStaff, service: ServiceDep,
+def stats(staff: CurrentStaff, service: ServiceDep, request: Request,
           days: Annotated[float, Query(gt=0, le=366, description="Period: the last N days.")] = 7.0) -> dict:
     """Containment, escalations and SLA breaches per priority, median wait, busiest intents; the
     desk's numbers against their targets (CSAT, first-contact resolution, AI share of basic
@@ -227,15 +227,33 @@ def stats(staff: CurrentStaff, service: ServiceDep,
             "oncall_paging": [{"ticket_id": t.id, "priority": t.priority.value, "team": t.team,
                                "waiting_seconds": round(now - t.created_at), "paged_at": t.paged_at}
                               for t in service.tickets.paging()],
-            # The desk's numbers against their targets; each lists the conversations behind it.
-            "figures": [{"key": f.key, "label": f.label, "value": f.value, "target": f.target,
-                         "higher_is_better": f.higher_is_better, "on_target": f.on_target, "n": f.n,
-                         "conversations": f.conversations, "detail": f.detail}
-                        for f in service.desk_figures(now - days * 86400, now)],
-            "staffing": [{"team": st.team, "demand": st.demand, "agents_needed": st.needed, "staffed": st.staffed,
-                          "handle_seconds": st.handle_seconds}
-                         for st in service.desk_staffing(now - days * 86400, now)],
-            "weekdays": list(desk.WEEKDAYS), "timezone": service.settings.display_timezone}
+            **_desk_numbers(get_context(request), days, now)}
+
+
+#: The desk's numbers read every conversation of the period (about a second for a month of
+#: 20,000 conversations on SQLite, docs/benchmarks.md): each process computes them at most this
+#: often per period, however many dashboards are open.
+DESK_CACHE_SECONDS = 30.0
+
+
+def _desk_numbers(ctx: AppContext, days: float, now: float) -> dict:
+    cached = ctx.desk_cache.get(days)
+    if cached is not None and 0 <= now - cached[0] < DESK_CACHE_SECONDS:
+        return cached[1]
+    service = ctx.service
+    out = {
+        # The desk's numbers against their targets; each lists the conversations behind it.
+        "figures": [{"key": f.key, "label": f.label, "value": f.value, "target": f.target,
+                     "higher_is_better": f.higher_is_better, "on_target": f.on_target, "n": f.n,
+                     "conversations": f.conversations, "detail": f.detail}
+                    for f in service.desk_figures(now - days * 86400, now)],
+        "staffing": [{"team": st.team, "demand": st.demand, "agents_needed": st.needed, "staffed": st.staffed,
+                      "handle_seconds": st.handle_seconds}
+                     for st in service.desk_staffing(now - days * 86400, now)],
+        "weekdays": list(desk.WEEKDAYS), "timezone": service.settings.display_timezone,
+        "computed_at": now}
+    ctx.desk_cache[days] = (now, out)
+    return out
 
 
 @router.get("/dashboard/conversations/{conversation_id}", tags=["dashboard"])

@@ -104,3 +104,17 @@ def test_an_untagged_resolution_of_an_unplaced_question_is_unanswered(svc):
     found = LearningService(EditorService(svc)).suggestions()
     assert [s.text for c in found.new_entries for s in c.signals] == ["qwv zzk pplt"]
     assert found.phrasings == []
+
+
+def test_a_no_after_an_answer_is_recorded_in_the_turn(svc):
+    cid, _ = svc.create_conversation()
+    svc.send(cid, "what are the trading fees")
+    svc.send(cid, "/no")
+    found = LearningService(EditorService(svc)).suggestions()
+    assert [s.text for c in found.new_entries for s in c.signals] == []      # a phrasing of a live entry already
+    cid, _ = svc.create_conversation()
+    turn = svc.send(cid, "what fees for trading crypto")
+    if turn.state.value == "awaiting_confirmation" and turn.replies[-1].buttons[0].payload == "/yes":
+        svc.send(cid, "/no")
+        found = LearningService(EditorService(svc)).suggestions()
+        assert [s.kind for c in found.new_entries for s in c.signals] == ["not_helped"]
