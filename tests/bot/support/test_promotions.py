@@ -164,3 +164,21 @@ def test_a_candidate_that_loses_on_the_test_set_is_refused(db_engine, registry, 
     assert r.exit_code == 1 and "loses to the served model" in r.output and "in_scope_accuracy" in r.output
     with db_engine.connect() as conn:
         assert promotions.current(conn).name == "a"
+
+
+def test_a_server_starts_on_the_promoted_model_and_follows_the_next(tmp_path, registry):
+    from bot.core.db import make_engine, upgrade
+    from bot.core.settings import Settings
+    from bot.interfaces.server import build_app
+
+    url = f"sqlite:///{tmp_path / 'srv.db'}"
+    db = make_engine(url)
+    upgrade(db)
+    promote(db, registry, "b")
+    app_ = build_app(registry / "a", Settings(encoder="fake:64", database_url=url))
+    service = app_.state.context.service
+    assert service.engine.name == "b" and service.model_seq is not None   # not --model's `a`
+    promote(db, registry, "a")
+    service.sync_model(wait=True)
+    assert service.engine.name == "a"
+    db.dispose()
