@@ -100,3 +100,34 @@ def sign_in(page, base: str, key: str, next_path: str) -> None:
     page.fill("#key", key)
     page.click("#signin")
     page.wait_for_url(f"**{next_path}")
+
+
+# -- accessibility: axe-core (npm) injected into the page ---------------------------------------------
+AXE_RUN = """async () => {
+  const r = await axe.run(document, { resultTypes: ["violations"] });
+  return r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map(n => n.target.join(" ") + " | " + (n.failureSummary || "").split("\\n").slice(0, 2).join(" ")) }));
+}"""
+
+
+def axe_script() -> str | None:
+    path = os.environ.get("TRIAGE_TEST_AXE")
+    if not path:
+        local = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".cache", "axe", "node_modules",
+                             "axe-core", "axe.min.js")
+        path = local if os.path.exists(local) else None
+    return path
+
+
+def assert_accessible(page, state: str) -> None:
+    """No critical or serious axe-core violation in the page as it is now (`state` names it)."""
+    path = axe_script()
+    if not path:
+        if os.environ.get("CI"):
+            pytest.fail("axe-core is missing: scripts/test.sh installs it (scripts/axe.sh)")
+        pytest.skip("no axe-core (run the tests through scripts/test.sh)")
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=path)
+    found = [v for v in page.evaluate(AXE_RUN) if v["impact"] in ("critical", "serious")]
+    assert not found, f"accessibility ({state}, {page.viewport_size}): " + "; ".join(
+        f"[{v['impact']}] {v['id']}: {v['help']} at {v['nodes']}" for v in found)

@@ -1,0 +1,94 @@
+"""Every page and state the people using it see, checked with axe-core at phone and desktop
+sizes: no critical or serious violation."""
+import pytest
+
+from tests.bot.interfaces.web.conftest import KEYS, assert_accessible, sign_in
+from tests.bot.interfaces.web.test_pages import ask
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(params=[PHONE, DESKTOP], ids=["phone", "desktop"])
+def size(request):
+    return request.param
+
+
+@pytest.fixture
+def ctx(browser):
+    contexts = []
+
+    def make(viewport, **kw):
+        c = browser.new_context(viewport=viewport, locale="en-US", **kw)
+        contexts.append(c)
+        p = c.new_page()
+        p.set_default_timeout(15_000)
+        return p
+
+    yield make
+    for c in contexts:
+        c.close()
+
+
+def test_chat_states(live, ctx, size):
+    page = ctx(size)
+    page.goto(f"{live.url}/chat")
+    page.locator("#send", has_text="Send").wait_for()
+    assert_accessible(page, "chat idle")
+    ask(page, "what are the trading fees")
+    page.locator(".choices button", has_text="Yes").wait_for()
+    assert_accessible(page, "chat with buttons")
+    page.locator(".choices button", has_text="Yes").click()
+    page.locator(".csat button").first.wait_for()
+    assert_accessible(page, "chat asking for a rating")
+    ask(page, "my account was hacked")
+    page.locator("#banner", has_text="queue").wait_for()
+    assert_accessible(page, "chat handed to a person")
+
+
+def test_chinese_chat(live, ctx, size):
+    page = ctx(size)
+    page.goto(f"{live.url}/chat?lang=zh")
+    page.locator("#send", has_text="发送").wait_for()
+    ask(page, "交易手续费是多少")
+    page.locator(".choices button", has_text="解决了").wait_for()
+    assert_accessible(page, "Chinese chat with buttons")
+
+
+def test_staff_pages(live, ctx, size):
+    user = ctx(size)
+    user.goto(f"{live.url}/chat")
+    ask(user, "my account was hacked")
+    user.locator("#banner", has_text="queue").wait_for()
+
+    from bot.core.vocabulary import Priority
+
+    now = live.service.clock()
+    for prio in (Priority.P1, Priority.P2):                       # every badge colour in the queue
+        cid, _ = live.service.create_conversation()
+        live.service.tickets.open_ticket(conversation_id=cid, priority=prio, team="day", now=now, due_at=now + 7200)
+    agent = ctx(size)
+    sign_in(agent, live.url, KEYS["agent"], "/agent")
+    agent.locator("#queue .badge", has_text="P1").first.wait_for()
+    agent.locator("#queue .ticket").first.wait_for()
+    assert_accessible(agent, "console with the queue")
+    agent.click("#claim-next")
+    agent.locator("#packet", has_text="Predicted priority").wait_for()
+    assert_accessible(agent, "console with a ticket open")
+
+    editor = ctx(size)
+    sign_in(editor, live.url, KEYS["editor"], "/editor")
+    editor.locator('[data-entry="fees"]').click()
+    editor.locator("#questions").wait_for()
+    assert_accessible(editor, "editor with an entry open")
+
+    dash = ctx(size)
+    sign_in(dash, live.url, KEYS["admin"], "/dashboard")
+    dash.locator('[data-figure="csat"]').wait_for()
+    assert_accessible(dash, "dashboard")
+
+    login = ctx(size)
+    login.goto(f"{live.url}/login")
+    assert_accessible(login, "sign-in")
