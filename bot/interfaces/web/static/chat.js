@@ -3,7 +3,22 @@
 (async () => {
   const { api, listen, el } = triage;
   const params = new URLSearchParams(location.search);
+  // Embedded (embed.js): a close button inside, Esc closes, and the host page is told when a
+  // reply arrives while the chat is closed (it shows an unread badge).
+  const embedded = params.has("embed") && window.parent !== window;
+  let visible = !embedded;
+  const toHost = type => { if (embedded) window.parent.postMessage({ triage: type }, "*"); };
   if (params.has("embed")) document.getElementById("chat").classList.add("embed");
+  if (embedded) {
+    document.getElementById("close").classList.remove("hidden");
+    document.getElementById("close").addEventListener("click", () => toHost("close"));
+    document.addEventListener("keydown", e => { if (e.key === "Escape") toHost("close"); });
+    window.addEventListener("message", e => {
+      if (e.source !== window.parent || !e.data) return;
+      if (e.data.triage === "opened") { visible = true; document.getElementById("text").focus(); }
+      if (e.data.triage === "closed") visible = false;
+    });
+  }
   const STORE = "triage.conversation";
   // Embedded in another site, the frame may be refused storage (third-party storage blocking):
   // then the conversation lives as long as the page.
@@ -31,24 +46,41 @@
     input.placeholder = t("widget_placeholder");
     document.getElementById("send").textContent = t("widget_send");
     document.getElementById("new").textContent = t("widget_new");
+    document.getElementById("close").setAttribute("aria-label", t("widget_close"));
   }
 
   function clearChoices() { log.querySelectorAll(".choices").forEach(n => n.remove()); }
+
+  // Each message marks its own language (a Chinese message in an English page reads as Chinese).
+  const langOf = text => /[\u3400-\u9fff\uf900-\ufaff]/.test(text) ? "zh" : (lang === "zh" ? "en" : lang);
+  const shown = text => text.startsWith("/") ? (titles.get(text) || text) : text;
+
+  function bubble(role, text, author) {
+    // Who said it, for screen readers (the log announces each new message).
+    const who = role === "user" ? t("widget_you") : role === "agent" ? `${t("widget_agent")} · ${author || ""}`
+              : role === "bot" ? t("widget_assistant") : "";
+    return el("div", { class: `msg ${role}`, "data-role": role, lang: langOf(text) },
+      role === "agent" ? el("span", { class: "who" }, who) : who ? el("span", { class: "sr-only" }, `${who}: `) : null,
+      text);
+  }
 
   function render(m) {
     if (seen.has(m.seq)) return;
     seen.add(m.seq);
     lastSeq = Math.max(lastSeq, m.seq);
     for (const b of m.buttons || []) titles.set(b.payload, b.title);
-    const text = m.role === "user" && m.text.startsWith("/") ? (titles.get(m.text) || m.text) : m.text;
-    if (m.role === "user") { clearChoices(); userSpoke = true; }
-    const node = el("div", { class: `msg ${m.role}`, "data-role": m.role },
-      m.role === "agent" ? el("span", { class: "who" }, `${t("widget_agent")} · ${m.author || ""}`) : null, text);
-    log.append(node);
+    const text = m.role === "user" ? shown(m.text) : m.text;
+    if (m.role === "user") {
+      clearChoices(); userSpoke = true;
+      // The stored copy of a message shown while it was being sent replaces it.
+      const mine = [...log.querySelectorAll(".msg.user.pending")].find(n => n.dataset.text === m.text);
+      if (mine) { mine.replaceWith(bubble("user", text)); log.scrollTop = log.scrollHeight; return; }
+    }
+    log.append(bubble(m.role, text, m.author));
     if (m.buttons && m.buttons.length) {
       clearChoices();
-      log.append(el("div", { class: "choices" },
-        m.buttons.map(b => el("button", { type: "button", onclick: () => send(b.payload) }, b.title))));
+      log.append(el("div", { class: "choices", role: "group", "aria-label": t("widget_options") },
+        m.buttons.map(b => el("button", { type: "button", onclick: () => { send(b.payload); input.focus(); } }, b.title))));
     }
     log.scrollTop = log.scrollHeight;
   }
@@ -90,7 +122,10 @@
   function follow() {
     stream?.stop();
     stream = listen(() => `/conversations/${conv.id}/events?after=${lastSeq}`, (name, data) => {
-      if (name === "message") render(data);
+      if (name === "message") {
+        if (!seen.has(data.seq) && (data.role === "agent" || data.role === "bot") && !visible) toHost("unread");
+        render(data);
+      }
       if (name === "state") {
         showState(data.state);
         // The conversation's language is the user's: follow it once they have written.
@@ -106,19 +141,50 @@
     follow();
   }
 
-  async function send(text) {
+  const newKey = () => crypto.randomUUID ? crypto.randomUUID() : String(Date.now() + Math.random());
+  const typing = document.getElementById("typing"), sendButton = document.getElementById("send");
+  let sending = 0;
+  function busy(delta) {
+    sending += delta;
+    sendButton.disabled = sending > 0;
+    typing.textContent = sending > 0 ? t("widget_typing") : "";
+    typing.classList.toggle("hidden", sending === 0);
+  }
+
+  // A message shows at once, marked as sending; the bot's "typing…" shows while it works. One
+  // that fails stays in the log, marked, with a retry that reuses its idempotency key (so a
+  // send that did reach the server is not stored twice).
+  async function send(text, retry = null) {
     text = text.trim();
     if (!text) return;
+    const key = retry?.key || newKey();
+    let node = retry?.node;
+    if (!node) {
+      clearChoices();
+      node = bubble("user", shown(text));
+      node.classList.add("pending");
+      node.dataset.text = text;
+      log.append(node);
+    } else {
+      node.classList.remove("failed");
+      node.querySelector(".send-status")?.remove();
+    }
+    log.scrollTop = log.scrollHeight;
+    busy(1);
     try {
       await ensureConversation();
       const turn = await api(`/conversations/${conv.id}/messages`, { method: "POST", token: conv.token,
-        body: { text, idempotency_key: crypto.randomUUID ? crypto.randomUUID() : String(Date.now() + Math.random()) } });
+        body: { text, idempotency_key: key } });
       render(turn.user_message);
       turn.replies.forEach(render);
       showState(turn.state);
     } catch (e) {
       if (e.status === 401 || e.status === 404) { storage.removeItem(STORE); conv = null; }
-      log.append(el("div", { class: "msg system error" }, `${t("widget_error")} (${e.message})`));
+      node.classList.add("failed");
+      node.append(el("span", { class: "send-status", role: "alert" }, ` ${t("widget_failed")} `,
+        el("button", { type: "button", class: "retry", onclick: () => send(text, { key, node }) }, t("widget_retry"))));
+    } finally {
+      busy(-1);
     }
   }
 
@@ -145,4 +211,5 @@
     } catch (e) { storage.removeItem(STORE); conv = null; }
   }
   input.focus();
+  toHost("ready");
 })();

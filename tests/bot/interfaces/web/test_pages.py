@@ -232,6 +232,66 @@ def test_embed_snippet_opens_the_widget_in_another_site(live, new_page):
     frame.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
 
 
+def test_a_message_shows_at_once_and_one_that_fails_can_be_retried_without_a_double(live, page):
+    page.goto(f"{live.url}/chat")
+    page.locator("#send", has_text="Send").wait_for()
+    page.route("**/conversations/*/messages", lambda route: route.abort()
+               if route.request.method == "POST" else route.continue_())
+    ask(page, "what are the trading fees")
+    failed = page.locator(".msg.user.failed", has_text="what are the trading fees")
+    failed.wait_for()                                                  # kept in the log, marked
+    expect(failed.locator(".send-status")).to_contain_text("Not sent")
+    expect(page.locator("#send")).to_be_enabled()
+    expect(page.locator("#typing")).to_be_hidden()
+    page.unroute("**/conversations/*/messages")
+    failed.get_by_role("button", name="Retry").click()
+    page.locator(".msg.bot", has_text="Trading costs 0.1% per trade.").wait_for()
+    expect(page.locator(".msg.user")).to_have_count(1)                 # one message, not two
+    expect(page.locator(".msg.user.failed")).to_have_count(0)
+    page.locator(".choices button", has_text="Yes").click()
+    expect(page.locator("#text")).to_be_focused()                      # focus back to the input
+    expect(page.locator("#log")).to_have_attribute("role", "log")
+
+
+def test_a_chinese_message_marks_its_own_language(live, page):
+    page.goto(f"{live.url}/chat")
+    page.locator("#send", has_text="Send").wait_for()
+    ask(page, "交易手续费是多少")
+    page.locator('.msg.bot[lang="zh"]', has_text="每笔交易收取0.1%手续费").wait_for()
+    expect(page.locator(".msg.user").first).to_have_attribute("lang", "zh")
+
+
+def test_the_embed_on_a_phone_fills_the_screen_closes_and_counts_unread_replies(live, new_page):
+    host = new_page(viewport={"width": 390, "height": 844}, locale="en-US")
+    host.set_content(f'<html><body><h1>Shop</h1><script src="{live.url}/static/embed.js" data-lang="en">'
+                     '</script></body></html>')
+    launcher = host.locator("#triage-chat-button")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    box = host.locator("#triage-chat-frame").bounding_box()
+    assert box["width"] == 390 and box["height"] == 844                # the whole screen, nothing spills
+    frame = host.frame_locator("#triage-chat-frame")
+    expect(frame.locator("#text")).to_be_focused()                     # focus moved into the chat
+    frame.locator("#text").fill("/human")
+    frame.locator("#send").click()
+    frame.locator("#banner", has_text="queue").wait_for()
+    frame.get_by_role("button", name="Close the chat").click()        # the close button inside
+    expect(host.locator("#triage-chat-frame")).to_be_hidden()
+    expect(launcher).to_be_focused()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+
+    (ticket,) = live.service.tickets.open_tickets()
+    claimed = live.service.claim("ann", ticket.id)
+    live.service.agent_reply(ticket.id, "ann", claimed.claim_token, "Hello from Ann.")
+    expect(launcher.locator(".triage-badge")).to_have_text("1")       # a reply while closed
+    launcher.click()
+    expect(launcher.locator(".triage-badge")).to_be_hidden()
+    frame.locator(".msg.agent", has_text="Hello from Ann.").wait_for()
+    frame.locator("#text").press("Escape")                             # Esc closes
+    expect(host.locator("#triage-chat-frame")).to_be_hidden()
+
+
 def test_editor_history_and_rollback(live, new_page, page):
     ed = signed_in(new_page, live, "editor", "/editor")
     ed.locator('[data-entry="fees"]').click()
