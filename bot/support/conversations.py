@@ -106,10 +106,10 @@ def _msg(r) -> Message:
 
 
 def create(conn, now: float, channel: str = "api", sender_key: str | None = None,
-           client: str | None = None) -> tuple[str, str]:
+           client: str | None = None, timezone: str | None = None) -> tuple[str, str]:
     """New conversation; returns (id, token). The token is shown once and stored hashed."""
     cid, token = str(uuid.uuid4()), secrets.token_urlsafe(24)
-    st = ConvState()
+    st = ConvState(tz=timezone)
     conn.execute(conversations.insert().values(id=cid, token_hash=hash_token(token), channel=channel,
                                                sender_key=sender_key, state=json.dumps(st.to_json()),
                                                status=st.state.value, created_at=now, updated_at=now,

@@ -55,6 +55,7 @@ class ConvState:
     pending: Pending | None = None
     tried: list[dict] = field(default_factory=list)  # what the bot offered and what the user said
     last_decision: dict | None = None
+    tz: str | None = None  # the user's timezone (from the widget), for reply times
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -65,7 +66,7 @@ class ConvState:
     def from_json(cls, d: dict) -> "ConvState":
         p = d.get("pending")
         return cls(State(d["state"]), d.get("lang", "en"), d.get("failed", 0), Pending(**p) if p else None,
-                   list(d.get("tried", [])), d.get("last_decision"))
+                   list(d.get("tried", [])), d.get("last_decision"), d.get("tz"))
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ def _after_failure(s: ConvState, k: Knowledge, reason: str, retry: Pending | Non
         if nxt is not None:
             return nxt
     s.state, s.pending = State.BOT, None
-    return Outcome(s, [Reply(t(s.lang, "rephrase"))])
+    # A helpful next step, never "I didn't get that": the user understood the bot; it missed.
+    return Outcome(s, [Reply(t(s.lang, "not_helped_next"), (Button(t(s.lang, "human"), "/human"),))])
 
 
 def _answer_next(s: ConvState, options: list[str], question: str, k: Knowledge, lead: str | None) -> Outcome | None:

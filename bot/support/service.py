@@ -300,11 +300,12 @@ class ChatService:
 
     # -- conversations -----------------------------------------------------------------------------
     def create_conversation(self, channel: str = "api", sender_key: str | None = None,
-                            client: str | None = None) -> tuple[str, str]:
+                            client: str | None = None, timezone: str | None = None) -> tuple[str, str]:
         """A new conversation; `client` is an opaque key of who started it (a hash of the
-        address), used to tell many users from one client opening many conversations."""
+        address), used to tell many users from one client opening many conversations;
+        `timezone` the user's (an IANA name), for the reply times they are told."""
         with self.db.begin() as conn:
-            return conv_db.create(conn, self.clock(), channel, sender_key, client)
+            return conv_db.create(conn, self.clock(), channel, sender_key, client, timezone)
 
     def conversation_for_sender(self, sender: str, client: str | None = None) -> str:
         """The conversation of a Rasa REST-channel sender, created on first contact."""
@@ -427,7 +428,7 @@ class ChatService:
                 else:
                     ticket, _ = self._escalate(conn, cid, state, esc, now, incident)
                     ticket_id = ticket.id
-                    replies += self._handoff_replies(state.lang, ticket, now)
+                    replies += self._handoff_replies(state, ticket, now)
                     if incident is not None:
                         replies.append(Reply(t(state.lang, "incident_linked",
                                                topic=self._title(incident.intent, state.lang))))
@@ -532,7 +533,7 @@ class ChatService:
                                  intent or inc.intent)
                 state.state, state.pending = State.QUEUED, None
                 ticket, _ = self._escalate(conn, cid, state, esc, now)
-                for r in self._handoff_replies(state.lang, ticket, now):
+                for r in self._handoff_replies(state, ticket, now):
                     conv_db.add_message(conn, cid, "bot", r.text, now)
                 conv_db.save_state(conn, cid, state, now, ticket.id)
             return inc
@@ -575,17 +576,18 @@ class ChatService:
                            for m in conv_db.transcript(conn, cid)],
         }
 
-    def _handoff_replies(self, lang: str, ticket: Ticket, now: float) -> list[Reply]:
+    def _handoff_replies(self, state: ConvState, ticket: Ticket, now: float) -> list[Reply]:
+        """What the user is told: no internal codes, the reply time relative ("within about 25
+        minutes", "tomorrow by 16:00") in the user's timezone when the widget gave it."""
+        lang = state.lang
         left = round(ticket.due_at - now)  # whole seconds: float noise must not turn 30 minutes into 31
         if ticket.paged_at is not None:
             eta = t(lang, "eta_oncall", minutes=max(1, math.ceil(left / 60)))
         elif left <= 3 * 3600:
             eta = t(lang, "eta_minutes", minutes=max(1, math.ceil(left / 60)))
         else:
-            tz = ZoneInfo(self.settings.display_timezone)
-            when = datetime.fromtimestamp(ticket.due_at, tz).strftime("%Y-%m-%d %H:%M")
-            eta = t(lang, "eta_at", when=when, tz=self.settings.display_timezone)
-        return [Reply(t(lang, "handoff", priority=ticket.priority.value) + " " + eta)]
+            eta = reply_time(lang, now, ticket.due_at, state.tz, self.settings.display_timezone)
+        return [Reply(t(lang, "handoff") + " " + eta)]
 
     # -- the agent's side --------------------------------------------------------------------------
     def claim(self, agent: str, ticket_id: str | None = None, teams: list[str] | None = None) -> Ticket | None:
@@ -630,7 +632,7 @@ class ChatService:
             ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team, conn) if to_team
                       else self.tickets.release(ticket_id, agent, token, now, conn))
             if ticket.conversation_id:
-                self._move(conn, ticket, State.QUEUED, now, agent)
+                self._move(conn, ticket, State.QUEUED, now, agent, note="transferred" if to_team else None)
             return ticket
 
     def known_label(self, tag: str) -> str:
@@ -668,6 +670,27 @@ class ChatService:
                            ticket.language, now)
         elif ticket.intent in (None, OUT_OF_SCOPE):
             signals.record(conn, Learned("unanswered", question.text), ticket.conversation_id, ticket.language, now)
+
+
+WEEKDAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+            "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日")}
+
+
+def reply_time(lang: str, now: float, due: float, user_tz: str | None, fallback_tz: str) -> str:
+    """ "today by 16:00", "tomorrow by 08:00", "by Monday 18 January, 16:00" in the user's
+    timezone; in `fallback_tz`, named, when the user's is not known."""
+    zone = ZoneInfo(user_tz or fallback_tz)
+    at, today = datetime.fromtimestamp(due, zone), datetime.fromtimestamp(now, zone).date()
+    time_ = at.strftime("%H:%M") + ("" if user_tz else f" ({fallback_tz})")
+    days = (at.date() - today).days
+    if days == 0:
+        return t(lang, "eta_today", time=time_)
+    if days == 1:
+        return t(lang, "eta_tomorrow", time=time_)
+    names = WEEKDAYS.get(lang, WEEKDAYS["en"])
+    when = (f"{at.month}月{at.day}日{names[at.weekday()]} {time_}" if lang == "zh"
+            else f"{names[at.weekday()]} {at.day} {at.strftime('%B')}, {time_}")
+    return t(lang, "eta_at", when=when)
 
 
 def oncall_event(t: Ticket, now: float) -> dict:

@@ -18,6 +18,7 @@ from bot.interfaces.api.deps import (
 from bot.interfaces.api.schemas import (
     ButtonPublic,
     ContextIn,
+    ConversationCreate,
     ConversationCreated,
     CsatIn,
     CsatPublic,
@@ -66,9 +67,11 @@ def _trusted_context(request: Request, conversation_id: str, given: ContextIn | 
 
 
 @router.post("/conversations", status_code=201, response_model=ConversationCreated, tags=["conversations"])
-def create_conversation(request: Request, service: ServiceDep) -> ConversationCreated:
-    """Start a conversation. The token grants access to this conversation only."""
-    cid, token = service.create_conversation(client=client_id(request))
+def create_conversation(request: Request, service: ServiceDep, body: ConversationCreate | None = None
+                        ) -> ConversationCreated:
+    """Start a conversation (optionally with the user's timezone, for the reply times they are
+    told). The token grants access to this conversation only."""
+    cid, token = service.create_conversation(client=client_id(request), timezone=body.timezone if body else None)
     return ConversationCreated(id=cid, token=token)
 
 

@@ -17,6 +17,24 @@ class FromDomain(BaseModel):
         return cls.model_validate(obj)
 
 
+class ConversationCreate(BaseModel):
+    timezone: str | None = Field(None, max_length=64, description="The user's IANA timezone (e.g. Europe/Berlin), "
+                                                                  "for the reply times they are told.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except (ValueError, KeyError, OSError):
+            raise ValueError(f"unknown timezone {v!r}: use an IANA name such as Europe/Berlin") from None
+        return v
+
+
 class ConversationCreated(BaseModel):
     id: str
     token: str = Field(description="Bearer token for this conversation only. Shown once.")

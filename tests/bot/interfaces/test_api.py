@@ -64,7 +64,8 @@ def test_users_cannot_read_each_other(client):
 def test_human_handoff_and_agent_reply_reach_the_user(client):
     cid, token = new_conv(client)
     r = client.post(f"/conversations/{cid}/messages", json={"text": "my account was hacked"}, headers=H(token))
-    assert r.json()["state"] == "queued" and "P0" in r.json()["replies"][-1]["text"]
+    assert r.json()["state"] == "queued" and "30 minutes" in r.json()["replies"][-1]["text"]
+    assert "P0" not in r.json()["replies"][-1]["text"]                         # no internal codes for users
     tid = r.json()["ticket_id"]
     q = client.get("/agent/queue", headers=H(KEYS["agent"])).json()
     assert q["count"] == 1 and q["data"][0]["priority"] == "P0"

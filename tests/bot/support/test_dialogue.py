@@ -49,7 +49,8 @@ def test_none_of_these_twice_escalates():
     s = ConvState()
     step(s, "q1", kb(decision(Route.CONFIRM)))
     out = step(s, "/none", kb(None))
-    assert out.escalate is None and s.state is State.BOT and "other words" in out.replies[0].text
+    assert out.escalate is None and s.state is State.BOT and "own words" in out.replies[0].text
+    assert [b.payload for b in out.replies[0].buttons] == ["/human"]          # a next step, not "didn't get that"
     step(s, "q2", kb(decision(Route.CONFIRM)))
     out = step(s, "/none", kb(None))
     assert out.escalate is not None

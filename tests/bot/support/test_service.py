@@ -43,7 +43,7 @@ def test_escalation_creates_one_ticket_with_a_handoff_packet_and_an_honest_eta(s
     cid, _ = service.create_conversation()
     turn = service.send(cid, "my account was hacked")
     assert turn.state is State.QUEUED and turn.ticket_id
-    assert "P0" in turn.replies[-1].text and "30 minutes" in turn.replies[-1].text
+    assert "30 minutes" in turn.replies[-1].text and "P0" not in turn.replies[-1].text  # no internal codes
     ticket = service.tickets.get(turn.ticket_id)
     assert ticket.priority.value == "P0"
     p = ticket.packet
@@ -139,7 +139,7 @@ def test_mixed_message_gets_the_answer_and_the_handoff_in_one_reply(service):
     texts = [m.text for m in turn.replies]
     assert turn.ticket_id and turn.state is State.QUEUED
     assert texts[0].startswith("About “what are the trading fees?”: Trading costs 0.1% per trade.")
-    assert "P0" in texts[-1]
+    assert "passed your conversation" in texts[-1] and "30 minutes" in texts[-1]
 
 
 def test_claim_and_release_change_ticket_and_conversation_together(service, monkeypatch):
@@ -222,3 +222,43 @@ def test_a_message_of_many_sentences_is_capped_and_classified_in_one_batch_outsi
     assert len(calls) == 1 and len(calls[0]) <= service.settings.max_clauses + 1
     assert len(turn.replies) <= service.settings.max_clauses + 1
     assert turn.escalated == "P0"                                       # the urgent part is not lost
+
+
+def test_reply_times_are_relative_and_in_the_users_timezone():
+    from datetime import datetime, timezone
+
+    from bot.support.service import reply_time
+
+    now = datetime(2027, 1, 15, 10, 0, tzinfo=timezone.utc).timestamp()   # Friday
+    at = lambda d, h: datetime(2027, 1, d, h, 0, tzinfo=timezone.utc).timestamp()  # noqa: E731
+    assert reply_time("en", now, at(15, 16), "Europe/Berlin", "UTC") == "A person will reply today by 17:00."
+    assert reply_time("en", now, at(16, 8), "Europe/Berlin", "UTC") == "A person will reply tomorrow by 09:00."
+    assert reply_time("en", now, at(18, 16), None, "UTC") == "A person will reply by Monday 18 January, 16:00 (UTC)."
+    assert reply_time("zh", now, at(16, 8), "Asia/Shanghai", "UTC") == "客服将在明天16:00前回复。"
+    assert reply_time("en", now, at(15, 23), "Asia/Shanghai", "UTC") == "A person will reply tomorrow by 07:00."
+
+
+def test_the_widget_timezone_is_checked(db_engine, tiny_model, fake_embedder):
+    from bot.core.settings import Settings
+    from tests.factories import api_client, make_service
+
+    s = Settings(encoder="fake:64", client_rate_per_minute=10_000)
+    with api_client(make_service(db_engine, tiny_model, fake_embedder, s), s) as client:
+        assert client.post("/conversations", json={"timezone": "Europe/Berlin"}).status_code == 201
+        r = client.post("/conversations", json={"timezone": "Mars/Olympus"})
+        assert r.status_code == 422 and "unknown timezone" in r.text
+        assert client.post("/conversations").status_code == 201                  # the body is optional
+
+
+def test_the_user_is_told_when_the_conversation_is_transferred(db_engine, tiny_model, fake_embedder):
+    from bot.core.settings import Settings
+
+    svc = make_service(db_engine, tiny_model, fake_embedder,
+                       Settings(encoder="fake:64", teams=[{"name": "a", "timezone": "UTC"},
+                                                          {"name": "b", "timezone": "UTC"}]))
+    cid, _ = svc.create_conversation()
+    svc.send(cid, "/human")
+    t = svc.claim("ann")
+    svc.release(t.id, "ann", t.claim_token, to_team="b")
+    _, msgs = svc.transcript(cid)
+    assert msgs[-1].role == "system" and "another team" in msgs[-1].text

@@ -136,7 +136,10 @@
 
   async function ensureConversation() {
     if (conv) return;
-    conv = await api("/conversations", { method: "POST" });
+    let timezone;
+    try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { timezone = undefined; }
+    try { conv = await api("/conversations", { method: "POST", body: timezone ? { timezone } : {} }); }
+    catch (e) { if (e.status !== 422) throw e; conv = await api("/conversations", { method: "POST" }); }  // unknown zone
     storage.setItem(STORE, JSON.stringify(conv));
     follow();
   }
