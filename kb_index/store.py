@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from bot.core.vocabulary import SMALL_TALK_TAGS, Complexity, Priority
 
 
+def _lang_of(text: str) -> str:
+    from bot.core.i18n import detect_language
+
+    return detect_language(text)
+
+
 @dataclass
 class FaqEntry:
     id: str
@@ -18,6 +24,14 @@ class FaqEntry:
     tags: list[str] = field(default_factory=list)
     complexity: Complexity = Complexity.SIMPLE
     priority: Priority = Priority.P2
+    #: What a "Did you mean…?" button says, per language ({"en": "Trading fees", "zh": "交易手续费"};
+    #: "*": any language). Without one, the first phrasing in the user's language.
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def title_for(self, lang: str | None) -> str:
+        same = [q for q in self.questions if _lang_of(q) == lang] if lang else []
+        return (self.titles.get(lang or "") or self.titles.get("*") or (same[0] if same else None)
+                or self.titles.get("en") or next(iter(self.titles.values()), None) or self.questions[0])
 
     @property
     def small_talk(self) -> bool:
@@ -40,6 +54,7 @@ class FaqEntry:
             "tags": list(self.tags),
             "complexity": self.complexity.value,
             "priority": self.priority.value,
+            **({"titles": dict(self.titles)} if self.titles else {}),
         }
 
     @classmethod
@@ -52,6 +67,7 @@ class FaqEntry:
             tags=list(d.get("tags", [])),
             complexity=Complexity(d.get("complexity", "simple")),
             priority=Priority(d.get("priority", "P2")),
+            titles=dict(d.get("titles", {})),
         )
 
 

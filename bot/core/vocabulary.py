@@ -106,4 +106,5 @@ class IntentMeta:
     @classmethod
     def of_faq(cls, entry: _FaqLike) -> "IntentMeta":
         """An FAQ entry's triage metadata; its first tag is its domain."""
-        return cls(entry.complexity, entry.priority, entry.tags[0] if entry.tags else None, entry.small_talk)
+        return cls(entry.complexity, entry.priority, entry.tags[0] if entry.tags else None, entry.small_talk,
+                   dict(getattr(entry, "titles", {}) or {}))

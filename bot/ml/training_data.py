@@ -260,7 +260,7 @@ class _Collector:
                     raise DataError(f"FAQ {fid!r} tags must be a list", path, _line(m["tags"]))
                 tags = [_scalar(t, path, "tag") for t in m["tags"].value]
             meta = _meta(item, path, f"FAQ {fid!r}")
-            entry = FaqEntry(fid, [q for q, _ in qs], answers, lang, tags, meta.complexity, meta.priority)
+            entry = FaqEntry(fid, [q for q, _ in qs], answers, lang, tags, meta.complexity, meta.priority, meta.titles)
             self.data.faqs.append(entry)
             self.data.intent_meta[faq_label(fid)] = IntentMeta.of_faq(entry)
             for q, ln in qs:

@@ -70,6 +70,8 @@ def faq_yaml(entries: list[FaqEntry]) -> str:
         item = {"id": e.id}
         if e.lang:
             item["lang"] = e.lang
+        if e.titles:
+            item["title"] = dict(e.titles)
         if e.tags:
             item["tags"] = list(e.tags)
         item |= {"complexity": e.complexity.value, "priority": e.priority.value, "answer": dict(e.answers),

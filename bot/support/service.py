@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.core.cursor import GapCursor
 from bot.core.db import reading
 from bot.core.errors import ConflictError, DataError, NotFoundError
-from bot.core.i18n import detect_language, t
+from bot.core.i18n import t
 from bot.core.settings import Settings
 from bot.core.vocabulary import OUT_OF_SCOPE, Complexity, Priority, faq_id_of, faq_label
 from bot.ml.engine import TriageEngine
@@ -283,16 +283,15 @@ class ChatService:
         return entry.answer_for(lang) if entry else None
 
     def _title(self, intent: str, lang: str) -> str:
-        """A button title in the user's language: an FAQ entry's first phrasing in it, an intent's
-        title (from its metadata or its first training example in that language)."""
+        """A button title in the user's language: an FAQ entry's title (else its first phrasing in
+        that language), an intent's title from its metadata."""
         entry = self._entry(intent)
         if entry is None:
             meta = self.engine.model.meta.get(intent)
             titles = meta.titles if meta is not None else {}
             return (titles.get(lang) or titles.get("*") or titles.get("en")
                     or next(iter(titles.values()), intent.replace("_", " ")))
-        same = [q for q in entry.questions if detect_language(q) == lang]
-        return (same or entry.questions)[0]
+        return entry.title_for(lang)
 
     def knowledge(self) -> Knowledge:
         return Knowledge(classify=self.engine.predict_one, answer=self._answer, title=self._title,

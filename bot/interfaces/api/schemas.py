@@ -196,6 +196,15 @@ class FaqIn(BaseModel):
     tags: list[str] = []
     complexity: Literal["simple", "medium", "complex"] = "simple"
     priority: Literal["P0", "P1", "P2"] = "P2"
+    titles: dict[str, str] = Field({}, description="What a 'Did you mean…?' button says, per language.")
+
+    @field_validator("titles")
+    @classmethod
+    def _titles(cls, v: dict[str, str]) -> dict[str, str]:
+        v = {k: t.strip() for k, t in v.items() if t.strip()}
+        if any(len(t) > 120 for t in v.values()):
+            raise ValueError("a title is at most 120 characters")
+        return v
 
     @field_validator("questions")
     @classmethod
@@ -217,7 +226,7 @@ class FaqIn(BaseModel):
         from kb_index.store import FaqEntry
 
         return FaqEntry(faq_id, self.questions, self.answers, self.lang, self.tags,
-                        Complexity(self.complexity), Priority(self.priority))
+                        Complexity(self.complexity), Priority(self.priority), dict(self.titles))
 
 
 class FaqPublic(FaqIn, FromDomain):

@@ -194,3 +194,13 @@ nlu:
     meta = with_titles(data)
     assert meta["dispute"].titles == {"en": "Dispute a payment", "zh": "我要对一笔付款提出争议"}
     assert meta["chat"].small_talk and meta["chat"].titles == {"en": "hello there", "zh": "你好"}
+
+
+def test_an_faq_entry_title_is_read_per_language(tmp_path):
+    from bot.ml.training_data import load_training_data
+
+    (tmp_path / "faq.yml").write_text(
+        "faq:\n- id: fees\n  title: {en: Trading fees, zh: 交易手续费}\n  answer: Costs 0.1%.\n"
+        "  questions:\n    - what are the fees\n", encoding="utf-8")
+    (entry,) = load_training_data(tmp_path).faqs
+    assert entry.titles == {"en": "Trading fees", "zh": "交易手续费"} and entry.title_for("zh") == "交易手续费"

@@ -16,13 +16,18 @@
     for (const d of drafts) if (!ids.includes(d) && (!q || d.includes(q))) ids.push(d);
     $("entries").replaceChildren(...ids.map(id => {
       const e = res.data.find(x => x.id === id);
-      return el("div", { class: `ticket${current === id ? " active" : ""}`, "data-entry": id, onclick: () => open(id) },
-        el("strong", {}, id), drafts.has(id) ? el("span", { class: "badge P1", style: "margin-left:.4rem" }, "draft") : null,
-        el("div", { class: "meta" }, e ? (e.questions[0] || "") : "(not published yet)"));
+      const title = e ? (e.titles?.en || e.titles?.["*"] || Object.values(e.titles || {})[0] || e.questions[0] || id) : id;
+      return el("button", { type: "button", class: `ticket entry${current === id ? " active" : ""}`, "data-entry": id,
+                            "aria-current": current === id ? "true" : null, onclick: () => open(id) },
+        el("strong", {}, title), drafts.has(id) ? el("span", { class: "badge P1", style: "margin-left:.4rem" }, "draft") : null,
+        el("div", { class: "meta" }, e ? id : `${id} · not published yet`));
     }));
   }
 
   function fill(entry) {
+    $("titles").replaceChildren(...languages.map(code => el("div", {},
+      el("label", { for: `title-${code}` }, `Title shown on “Did you mean…?” buttons (${code})`),
+      el("input", { id: `title-${code}`, maxlength: "120", value: entry?.titles?.[code] || "" }))));
     $("questions").value = (entry?.questions || []).join("\n");
     $("answers").replaceChildren(...languages.map(code => el("div", {},
       el("label", { for: `answer-${code}` }, `Answer (${code})`),
@@ -35,7 +40,9 @@
   function body() {
     const answers = {};
     for (const code of languages) { const v = $(`answer-${code}`).value.trim(); if (v) answers[code] = v; }
-    return { questions: $("questions").value.split("\n").map(s => s.trim()).filter(Boolean), answers,
+    const titles = {};
+    for (const code of languages) { const v = $(`title-${code}`).value.trim(); if (v) titles[code] = v; }
+    return { titles, questions: $("questions").value.split("\n").map(s => s.trim()).filter(Boolean), answers,
              priority: $("priority").value, complexity: $("complexity").value,
              tags: $("tags").value.split(",").map(s => s.trim()).filter(Boolean) };
   }
@@ -94,10 +101,25 @@
   const rollback = v => guarded(() => api(`/editor/faq/${encodeURIComponent(current)}/rollback`, { method: "POST", body: { version: v } }),
                                 `Rolled back to version ${v}.`);
 
-  $("new").addEventListener("click", () => {
-    const id = $("new-id").value.trim();
-    if (!/^[A-Za-z0-9_.\-]{1,128}$/.test(id)) { alert("Use letters, digits, _ . - for the id."); return; }
-    $("new-id").value = ""; open(id);
+  // A new entry's id comes from its title (lower case words joined by "_"; a number added when
+  // the id is taken); editors never type one.
+  function idFrom(title, taken) {
+    const base = (title.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")
+                  .slice(0, 60)) || "entry";
+    let id = base, n = 2;
+    while (taken.has(id)) id = `${base}_${n++}`;
+    return id;
+  }
+  $("new-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const title = $("new-title").value.trim();
+    if (!title) { $("new-title").focus(); return; }
+    const res = await api("/editor/faq");
+    const id = idFrom(title, new Set([...res.data.map(e => e.id), ...res.drafts]));
+    $("new-title").value = "";
+    await open(id);
+    $("title-en").value = title;
+    $("questions").value = title;
   });
   let timer = null;
   $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 200); });

@@ -115,15 +115,16 @@ def test_queue_updates_live_in_an_open_console(live, new_page, page):
 
 def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(live, new_page, page):
     ed = signed_in(new_page, live, "editor", "/editor")
-    ed.fill("#new-id", "desktop")
+    ed.fill("#new-title", "Desktop app")
     ed.click("#new")
+    expect(ed.locator("#entry-id")).to_have_text("desktop_app")          # the id comes from the title
     ed.fill("#questions", "where can I download the desktop app\ndesktop app download")
     ed.fill("#answer-en", "Download the desktop app from our website.")
     ed.click("#publish")
     ed.locator("#result", has_text="Published").wait_for()
     ed.fill("#try-text", "where can I download the desktop app")
     ed.click("#try-form button")
-    ed.locator("#try-route", has_text="faq/desktop").wait_for()
+    ed.locator("#try-route", has_text="faq/desktop_app").wait_for()
 
     page.goto(f"{live.url}/chat")
     ask(page, "where can I download the desktop app")
