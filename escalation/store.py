@@ -72,6 +72,11 @@ Index("ix_tickets_created", tickets.c.created_at)
 Index("ix_tickets_queue", tickets.c.status, tickets.c.priority, tickets.c.due_at, tickets.c.seq)
 
 
+def like_escaped(text: str) -> str:
+    """`text` for a LIKE pattern with escape character backslash: its own %, _ and \\ match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Status(str, Enum):
     QUEUED = "queued"
     CLAIMED = "claimed"
@@ -308,10 +313,30 @@ class TicketStore:
         return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
                                                           "lease_until": None, "claim_token": token + 1}, conn)
 
-    def transfer(self, ticket_id: str, agent: str, token: int, now: float, team: str, conn=None) -> Ticket:
-        return self._write(ticket_id, agent, token, now, {"status": Status.QUEUED.value, "agent": None,
-                                                          "lease_until": None, "team": team,
-                                                          "claim_token": token + 1}, conn)
+    def transfer(self, ticket_id: str, agent: str, token: int, now: float, team: str, conn=None,
+                 note: str | None = None) -> Ticket:
+        """Back to the queue for `team`; `note` (for the next agent) travels in the packet."""
+        values = {"status": Status.QUEUED.value, "agent": None, "lease_until": None, "team": team,
+                  "claim_token": token + 1}
+        if note:
+            current = self.get(ticket_id) if conn is None else self._get(conn, ticket_id)
+            packet = dict(current.packet)
+            packet["transfer_notes"] = list(packet.get("transfer_notes", [])) + [
+                {"by": agent, "to": team, "note": note, "at": now}]
+            values["packet"] = json.dumps(packet, ensure_ascii=False)
+        return self._write(ticket_id, agent, token, now, values, conn)
+
+    def search(self, conn, query: str, conversation_ids: set[str], limit: int = 20) -> list[Ticket]:
+        """Tickets whose id starts with `query`, whose intent contains it, or whose conversation is
+        among `conversation_ids` (found by text elsewhere); open ones first, newest first."""
+        q = like_escaped(query.strip())
+        cond = tickets.c.id.like(q + "%", escape="\\") | tickets.c.intent.ilike("%" + q + "%", escape="\\")
+        if conversation_ids:
+            cond = cond | tickets.c.conversation_id.in_(sorted(conversation_ids))
+        rows = conn.execute(select(tickets).where(cond)
+                            .order_by((tickets.c.status == Status.RESOLVED.value), tickets.c.created_at.desc())
+                            .limit(limit)).all()
+        return [_row(r) for r in rows]
 
     def resolve(self, ticket_id: str, agent: str, token: int, now: float, conn=None) -> Ticket:
         return self._write(ticket_id, agent, token, now, {"status": Status.RESOLVED.value, "open_key": None,

@@ -179,6 +179,14 @@ def last_question(conn, cid: str, before: float) -> Message | None:
     return _msg(r) if r else None
 
 
+def with_text(conn, text: str, limit: int = 50) -> set[str]:
+    """Conversations with a message containing `text` (case-insensitive), the newest first."""
+    from escalation.store import like_escaped
+
+    q = select(messages.c.conversation_id).where(messages.c.text.ilike("%" + like_escaped(text) + "%", escape="\\"))
+    return {r[0] for r in conn.execute(q.order_by(messages.c.seq.desc()).limit(limit))}
+
+
 def find_by_idem(conn, cid: str, idem_key: str) -> Message | None:
     r = conn.execute(select(messages).where(messages.c.conversation_id == cid,
                                             messages.c.idem_key == idem_key)).one_or_none()

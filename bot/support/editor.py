@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.core.db import reading
 from bot.core.errors import ConflictError, DataError, NotFoundError, PublishRefused
 from bot.core.vocabulary import OUT_OF_SCOPE, faq_id_of, faq_label
 from bot.ml.policy import Decision
-from bot.support import audit
+from bot.support import audit, canned
 from bot.support.service import ChatService
 from kb_index import repository as repo
 from kb_index.repository import FaqVersion, Golden
@@ -182,6 +183,24 @@ class EditorService:
             if not repo.delete_golden(conn, golden_id):
                 raise NotFoundError("golden question", golden_id)
             audit.record(conn, actor, "delete_golden", golden_id, now)
+
+    # -- canned replies (for agents) ---------------------------------------------------------------
+    def canned(self) -> list[canned.Canned]:
+        with reading(self.chat.db) as conn:
+            return canned.listing(conn)
+
+    def put_canned(self, cid: str, title: str, text: str, lang: str | None, actor: str) -> canned.Canned:
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            c = canned.put(conn, cid, title, text, lang, actor, now)
+            audit.record(conn, actor, "put_canned", cid, now, title=title)
+            return c
+
+    def delete_canned(self, cid: str, actor: str) -> None:
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            canned.remove(conn, cid)
+            audit.record(conn, actor, "delete_canned", cid, now)
 
     def audit(self, target: str | None = None) -> list[audit.AuditEntry]:
         with self.chat.db.connect() as conn:

@@ -621,14 +621,21 @@ class ChatService:
             self._move(conn, ticket, State.WITH_AGENT, now, agent)
             return msg
 
-    def release(self, ticket_id: str, agent: str, token: int, to_team: str | None = None) -> Ticket:
-        """Put the ticket back in the queue (optionally another team's); the user waits again."""
+    def search_tickets(self, query: str, limit: int = 20) -> list[Ticket]:
+        """Tickets by id prefix, intent, or a text in their conversation."""
+        with reading(self.db) as conn:
+            return self.tickets.search(conn, query, conv_db.with_text(conn, query), limit)
+
+    def release(self, ticket_id: str, agent: str, token: int, to_team: str | None = None,
+                note: str | None = None) -> Ticket:
+        """Put the ticket back in the queue (optionally another team's, with a note for it); the
+        user waits again."""
         now = self.clock()
         names = [team.name for team in self.teams]
         if to_team is not None and to_team not in names:
             raise DataError(f"unknown team {to_team!r}; teams: {', '.join(names)}")
         with self.db.begin() as conn:
-            ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team, conn) if to_team
+            ticket = (self.tickets.transfer(ticket_id, agent, token, now, to_team, conn, note=note) if to_team
                       else self.tickets.release(ticket_id, agent, token, now, conn))
             if ticket.conversation_id:
                 self._move(conn, ticket, State.QUEUED, now, agent, note="transferred" if to_team else None)

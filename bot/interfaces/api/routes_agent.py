@@ -1,13 +1,14 @@
 """Human agents: the queue, claims, replies and closing; and the public status."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from bot.interfaces.api.deps import CurrentAgent, ServiceDep, get_context
 from bot.interfaces.api.schemas import (
     AgentReply,
+    CannedPublic,
     ClaimNext,
     ClaimToken,
     IncidentPublic,
@@ -45,10 +46,28 @@ def claim(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketPub
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
 def ticket_detail(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketDetail:
+    """A ticket with its packet and transcript (also to preview one before claiming it)."""
     t = service.tickets.get(ticket_id)
     msgs = service.transcript(t.conversation_id)[1] if t.conversation_id else []
+    named = {t.intent, t.packet.get("intent"), *(c.get("intent") for c in t.packet.get("candidates", []))}
+    titles = {i: service._title(i, t.language or "en") for i in named if i}
     return TicketDetail(**TicketPublic.of(t).model_dump(), packet=t.packet,
-                        transcript=[MessagePublic.of(m) for m in msgs])
+                        transcript=[MessagePublic.of(m) for m in msgs], titles=titles)
+
+
+@router.get("/search", response_model=TicketsPublic)
+def search(agent: CurrentAgent, service: ServiceDep,
+           q: Annotated[str, Query(min_length=1, max_length=200, description="Text, ticket id or intent.")]
+           ) -> TicketsPublic:
+    """Tickets by id prefix, intent, or a text said in their conversation (open ones first)."""
+    found = service.search_tickets(q)
+    return TicketsPublic(data=[TicketPublic.of(t) for t in found], count=len(found))
+
+
+@router.get("/canned", response_model=list[CannedPublic])
+def canned_replies(agent: CurrentAgent, request: Request) -> list[CannedPublic]:
+    """The editors' canned replies, for the console's "/" menu."""
+    return [CannedPublic.of(c) for c in get_context(request).editor.canned()]
 
 
 @router.post("/tickets/{ticket_id}/renew", response_model=TicketPublic)
@@ -71,7 +90,9 @@ def release(ticket_id: str, body: ClaimToken, agent: CurrentAgent, service: Serv
 
 @router.post("/tickets/{ticket_id}/transfer", response_model=TicketPublic)
 def transfer(ticket_id: str, body: Transfer, agent: CurrentAgent, service: ServiceDep) -> TicketPublic:
-    return TicketPublic.of(service.release(ticket_id, agent.name, body.claim_token, to_team=body.team))
+    """Back to the queue for another team, with an optional note for its agent."""
+    return TicketPublic.of(service.release(ticket_id, agent.name, body.claim_token, to_team=body.team,
+                                           note=body.note))
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketPublic)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from bot.interfaces.api.deps import CurrentEditor, get_context
 from bot.interfaces.api.schemas import (
     AuditPublic,
+    CannedIn,
+    CannedPublic,
     DecisionPublic,
     FaqDetail,
     FaqIn,
@@ -140,3 +142,23 @@ def keep_for_training(body: SuggestionDecision, editor: CurrentEditor, svc: Edit
 def dismiss_suggestions(body: SuggestionDecision, editor: CurrentEditor, svc: EditorDep) -> dict:
     """Dismiss suggestions for good (the same question seen again stays dismissed)."""
     return {"dismissed": LearningService(svc).dismiss(body.signal_ids, editor.name)}
+
+
+# -- canned replies ---------------------------------------------------------------------------------
+CannedId = Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,64}$")]
+
+
+@router.get("/canned", response_model=list[CannedPublic])
+def list_canned(editor: CurrentEditor, svc: EditorDep) -> list[CannedPublic]:
+    return [CannedPublic.of(c) for c in svc.canned()]
+
+
+@router.put("/canned/{canned_id}", response_model=CannedPublic)
+def put_canned(canned_id: CannedId, body: CannedIn, editor: CurrentEditor, svc: EditorDep) -> CannedPublic:
+    """Create or replace a canned reply agents insert with "/" in the console."""
+    return CannedPublic.of(svc.put_canned(canned_id, body.title, body.text, body.lang, editor.name))
+
+
+@router.delete("/canned/{canned_id}", status_code=204)
+def delete_canned(canned_id: CannedId, editor: CurrentEditor, svc: EditorDep) -> None:
+    svc.delete_canned(canned_id, editor.name)

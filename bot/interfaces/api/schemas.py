@@ -135,6 +135,8 @@ class TicketPublic(FromDomain):
 class TicketDetail(TicketPublic):
     packet: dict
     transcript: list[MessagePublic]
+    titles: dict[str, str] = Field({}, description="Titles of the intents and entries the packet names, in the "
+                                                   "ticket's language.")
 
 
 class TicketsPublic(BaseModel):
@@ -180,6 +182,19 @@ class AgentReply(ClaimToken):
 
 class Transfer(ClaimToken):
     team: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(None, max_length=2000, description="For the next team's agent; travels in the packet.")
+
+
+class CannedIn(BaseModel):
+    title: str = Field(min_length=1, max_length=120)
+    text: str = Field(min_length=1, max_length=8000)
+    lang: str | None = Field(None, max_length=16)
+
+
+class CannedPublic(CannedIn, FromDomain):
+    id: str
+    updated_by: str
+    updated_at: float
 
 
 class StatusPublic(BaseModel):

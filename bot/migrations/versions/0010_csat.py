@@ -1,6 +1,6 @@
 """satisfaction ratings (one per conversation, with who gave the help); what conversations teach
 (labelled and unanswered questions, for the editors' suggestions); model promotions (which model the
-desk serves) and the model that wrote each bot reply
+desk serves) and the model that wrote each bot reply; canned replies
 
 Revision ID: 0010
 Revises: 0009
@@ -57,9 +57,19 @@ def upgrade():
         sa.Column("created_at", sa.Float, nullable=False),
     )
     op.add_column("messages", sa.Column("model", sa.String(160), nullable=True))
+    op.create_table(
+        "canned_replies",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("title", sa.String(120), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("lang", sa.String(16), nullable=True),
+        sa.Column("updated_by", sa.String(64), nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
 
 
 def downgrade():
+    op.drop_table("canned_replies")
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("model")
     op.drop_table("model_promotions")

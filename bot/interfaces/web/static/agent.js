@@ -12,36 +12,70 @@
   const teams = await api("/agent/teams");
   $("team").replaceChildren(...teams.map(t => el("option", { value: t }, t)));
 
+  // A reply's deadline: labelled, amber in its last quarter (or last 10 minutes), red once late.
+  function dueState(n) {
+    const left = Number(n.dataset.due) - (Date.now() / 1000 + offset);
+    const span = Number(n.dataset.due) - Number(n.dataset.created || n.dataset.due);
+    n.textContent = duration(left);
+    n.classList.toggle("late", left < 0);
+    n.classList.toggle("soon", left >= 0 && left < Math.max(600, span / 4));
+    n.parentElement?.querySelector(".due-word")?.replaceChildren(left < 0 ? "overdue by " : "reply due in ");
+  }
   function countdown(t) {
-    const left = t.due_at - (Date.now() / 1000 + offset);
-    return el("span", { class: `countdown${left < 0 ? " late" : ""}`, "data-due": t.due_at }, duration(left));
+    const n = el("span", { class: "countdown", "data-due": t.due_at, "data-created": t.created_at }, "");
+    const wrap = el("span", { class: "due" }, el("span", { class: "due-word" }, "reply due in "), n);
+    dueState(n);
+    return wrap;
   }
 
+  const label = t => (t.intent && (titles[t.intent] || t.intent)) || t.domain || "conversation";
   function card(t, mine) {
-    return el("div", { class: `ticket prio-${t.priority}${current && current.id === t.id ? " active" : ""}`,
-                       "data-ticket": t.id, onclick: () => mine ? open(t.id) : claim(t.id) },
-      el("div", { class: "row" }, el("span", { class: `badge ${t.priority}` }, t.priority),
-        el("span", {}, t.intent || t.domain || "conversation"), countdown(t)),
-      el("div", { class: "meta" }, `${t.language || "?"} · team ${t.team}${t.domain ? ` · ${t.domain}` : ""}` +
-        `${t.breached ? " · SLA breached" : ""}`,
-        mine ? "" : " · click to claim"));
+    return el("button", { type: "button", class: `ticket prio-${t.priority}${current && current.id === t.id ? " active" : ""}`,
+                          "data-ticket": t.id, "aria-current": current && current.id === t.id ? "true" : null,
+                          onclick: () => mine ? open(t.id) : preview(t.id) },
+      el("span", { class: "row" }, el("span", { class: `badge ${t.priority}` }, t.priority),
+        el("span", {}, label(t)), countdown(t)),
+      el("span", { class: "meta" }, `${t.language || "?"} · team ${t.team}${t.domain ? ` · ${t.domain}` : ""}` +
+        `${t.breached ? " · SLA breached" : ""}`, mine ? "" : " · open to preview"));
   }
+
+  // New tickets announce themselves: the tab title counts them, and (when asked for) a desktop
+  // notification and a short sound.
+  let known = null;
+  function announce(total) {
+    document.title = `${total ? `(${total}) ` : ""}Agent console · triage`;
+    if (known !== null && total > known) {
+      if ($("sound").checked) beep();
+      if (window.Notification && Notification.permission === "granted")
+        new Notification("triage: a ticket is waiting", { body: `${total} waiting`, tag: "triage-queue" });
+    }
+    known = total;
+  }
+  function beep() {
+    try {
+      const ctx = new AudioContext(), osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.05;
+      osc.connect(gain); gain.connect(ctx.destination); osc.start(); osc.stop(ctx.currentTime + 0.15);
+    } catch (e) { /* no audio: the title still counts */ }
+  }
+  $("notify").addEventListener("click", async () => {
+    if (!window.Notification) { $("notify").textContent = "Notifications unavailable"; return; }
+    const p = await Notification.requestPermission();
+    $("notify").setAttribute("aria-pressed", String(p === "granted"));
+    $("notify").textContent = p === "granted" ? "Desktop notifications on" : "Notifications blocked";
+  });
 
   function renderBoard() {
-    $("queue").replaceChildren(...(board.queue.length ? board.queue.map(t => card(t, false))
-                                  : [el("p", { class: "muted" }, "The queue is empty.")]));
     $("mine").replaceChildren(...(board.mine.length ? board.mine.map(t => card(t, true))
                                  : [el("p", { class: "muted" }, "None.")]));
-    $("queue-count").textContent = `${board.queue_total ?? board.queue.length} waiting`;
+    $("queue").replaceChildren(...(board.queue.length ? board.queue.map(t => card(t, false))
+                                  : [el("p", { class: "muted" }, "The queue is empty.")]));
+    const total = board.queue_total ?? board.queue.length;
+    $("queue-count").textContent = `${total} waiting`;
+    announce(total);
   }
 
-  setInterval(() => {
-    document.querySelectorAll("[data-due]").forEach(n => {
-      const left = Number(n.dataset.due) - (Date.now() / 1000 + offset);
-      n.textContent = duration(left);
-      n.classList.toggle("late", left < 0);
-    });
-  }, 1000);
+  setInterval(() => document.querySelectorAll("[data-due]").forEach(dueState), 1000);
 
   function msg(m) {
     if (seen.has(m.seq)) return;
@@ -63,41 +97,52 @@
     return JSON.stringify(x);
   }
 
-  function packet(p) {
+  const PRIORITY_WORDS = { P0: "urgent: service unusable or money or security at risk (reply within 30 minutes)",
+                           P1: "important (reply within 2 hours)", P2: "normal (reply by the next business day)" };
+
+  // What matters first: the problem in one line, the suggested reply, the priority in words;
+  // the details (candidates, what the bot tried) folded away.
+  function packet(p, detail) {
     const rows = [];
+    const named = i => (detail.titles || {})[i] || i;
     $("solved-by-options").replaceChildren(...[p.intent, ...(p.candidates || []).map(c => c.intent)]
-      .filter(Boolean).filter((x, i, all) => all.indexOf(x) === i).map(x => el("option", { value: x })));
-    rows.push(el("p", {}, el("strong", {}, "Why a person: "), p.reason || "—"));
-    if (p.intent) rows.push(el("p", {}, el("strong", {}, "Intent: "), p.intent));
-    rows.push(el("p", {}, el("strong", {}, "Predicted priority: "), p.predicted_priority || "—"));
-    for (const r of p.priority_reasons || []) rows.push(el("p", { class: "muted" }, r));
-    if ((p.candidates || []).length) {
-      rows.push(el("h4", {}, "Candidates"));
-      rows.push(el("table", {}, el("tr", {}, el("th", {}, "intent"), el("th", {}, "confidence")),
-        p.candidates.map(c => el("tr", {}, el("td", {}, c.intent), el("td", {}, (c.confidence ?? 0).toFixed(2))))));
-    }
-    rows.push(el("h4", {}, "What the bot tried"));
-    rows.push((p.tried || []).length ? el("ul", {}, p.tried.map(x => el("li", {}, tried(x))))
-                                     : el("p", { class: "muted" }, "Nothing: it went straight to a person."));
+      .filter(Boolean).filter((x, i, all) => all.indexOf(x) === i).map(x => el("option", { value: x }, named(x))));
+    const firstUser = (p.transcript || []).find(m => m.role === "user");
+    $("t-problem").textContent = firstUser ? `“${firstUser.text.slice(0, 200)}”` : (p.reason || "");
+    for (const n of p.transfer_notes || [])
+      rows.push(el("div", { class: "notice transfer-note" }, el("strong", {}, `Note from ${n.by}: `), n.note));
     if (p.suggested_reply) {
       rows.push(el("h4", {}, "Suggested reply"));
       rows.push(el("div", { class: "notice", id: "suggestion" }, p.suggested_reply));
       rows.push(el("button", { type: "button", id: "use-suggestion",
                                onclick: () => { $("reply").value = p.suggested_reply; $("reply").focus(); } }, "Use suggestion"));
     }
+    rows.push(el("p", {}, el("strong", {}, "Why a person: "), p.reason || "—"));
+    if (p.intent) rows.push(el("p", {}, el("strong", {}, "Topic: "), named(p.intent)));
+    rows.push(el("p", {}, el("strong", {}, "Predicted priority: "), p.predicted_priority ? `${p.predicted_priority}, ${
+      PRIORITY_WORDS[p.predicted_priority] || ""}` : "—"));
+    for (const r of p.priority_reasons || []) rows.push(el("p", { class: "muted" }, r));
+    const more = el("details", { id: "bot-tried" }, el("summary", {}, "What the bot tried"));
+    if ((p.candidates || []).length) {
+      more.append(el("h4", {}, "Candidates"), el("table", {}, el("tr", {}, el("th", {}, "topic"), el("th", {}, "confidence")),
+        p.candidates.map(c => el("tr", {}, el("td", {}, named(c.intent)), el("td", {}, (c.confidence ?? 0).toFixed(2))))));
+    }
+    more.append((p.tried || []).length ? el("ul", {}, p.tried.map(x => el("li", {}, tried(x))))
+                                       : el("p", { class: "muted" }, "Nothing: it went straight to a person."));
+    rows.push(more);
     $("packet").replaceChildren(...rows);
   }
 
   function follow() {
     stream?.stop();
     stream = listen(() => `/agent/events?after=${lastSeq}` + (current ? `&ticket=${current.id}` : ""), (name, data) => {
-      $("live").textContent = "live";
       if (name === "board") {
         board = data; offset = data.now - Date.now() / 1000; renderBoard(); loadIncidents();
         if (current && !data.mine.some(t => t.id === current.id)) closeDetail();
       }
       if (name === "message" && current) msg(data);
-    });
+    }, { onState: state => { $("live").textContent = state === "live" ? "live" : "reconnecting…";
+                             $("live").classList.toggle("late", state !== "live"); } });
   }
 
   // Incidents: a burst of one problem. Staff confirm it, or dismiss a false alarm (the users it
@@ -116,23 +161,48 @@
   }
 
   function closeDetail() {
-    current = null;
-    $("ticket").classList.add("hidden"); $("placeholder").classList.remove("hidden");
+    current = null; previewing = null;
+    $("ticket").classList.add("hidden"); $("preview-bar").classList.add("hidden");
+    $("placeholder").classList.remove("hidden");
     follow();
   }
 
-  async function open(id) {
-    const d = await api(`/agent/tickets/${id}`);
-    current = d; lastSeq = 0; seen.clear();
+  const titles = {};
+  function show(d) {
+    Object.assign(titles, d.titles || {});
     $("placeholder").classList.add("hidden"); $("ticket").classList.remove("hidden");
     $("t-prio").className = `badge ${d.priority}`; $("t-prio").textContent = d.priority;
-    $("t-title").textContent = d.packet.intent || d.domain || "Conversation";
+    $("t-title").textContent = label({ ...d, intent: d.packet.intent || d.intent });
     $("t-meta").textContent = `${d.language || "?"} · team ${d.team}`;
     $("t-due").replaceChildren(countdown(d));
-    $("transcript").replaceChildren(); d.transcript.forEach(msg);
-    packet(d.packet || {});
+    $("transcript").replaceChildren(); seen.clear(); lastSeq = 0; d.transcript.forEach(msg);
+    packet(d.packet || {}, d);
     $("action-error").classList.add("hidden");
+  }
+
+  // A queue ticket opens as a preview: read it before claiming it.
+  let previewing = null;
+  async function preview(id) {
+    await act(async () => {
+      const d = await api(`/agent/tickets/${id}`);
+      current = null; previewing = d;
+      show(d);
+      $("reply-form").classList.add("hidden");
+      $("preview-bar").classList.remove("hidden");
+      $("claim-this").focus();
+      renderBoard();
+    });
+  }
+  $("claim-this").addEventListener("click", () => previewing && claim(previewing.id));
+
+  async function open(id) {
+    const d = await api(`/agent/tickets/${id}`);
+    current = d; previewing = null;
+    show(d);
+    $("reply-form").classList.remove("hidden");
+    $("preview-bar").classList.add("hidden");
     renderBoard(); follow();
+    $("reply").focus();
   }
 
   async function act(fn) {
@@ -158,6 +228,57 @@
   }, 60000);
 
   $("claim-next").addEventListener("click", () => claim(null));
+
+  // Search tickets by text, id or intent.
+  $("search-form").addEventListener("submit", ev => {
+    ev.preventDefault();
+    const q = $("search").value.trim();
+    if (!q) { $("search-results").replaceChildren(); return; }
+    act(async () => {
+      const res = await api(`/agent/search?q=${encodeURIComponent(q)}`);
+      $("search-results").replaceChildren(el("h2", { class: "side" }, `Found ${res.count}`),
+        ...res.data.map(t => el("button", { type: "button", class: `ticket prio-${t.priority}`, "data-found": t.id,
+          onclick: () => (t.agent === me.name && t.status === "claimed") ? open(t.id) : preview(t.id) },
+          el("span", { class: "row" }, el("span", { class: `badge ${t.priority}` }, t.priority), el("span", {}, label(t))),
+          el("span", { class: "meta" }, `${t.status} · ${t.id.slice(0, 8)} · team ${t.team}`))));
+    });
+  });
+
+  // Canned replies: "/" at the start of the reply lists them; Enter or a click inserts one.
+  let canned = [];
+  api("/agent/canned").then(c => { canned = c; }).catch(() => {});
+  function cannedMenu() {
+    const v = $("reply").value;
+    if (!v.startsWith("/") || v.includes("\n")) { $("canned").classList.add("hidden"); return; }
+    const q = v.slice(1).toLowerCase();
+    const hits = canned.filter(c => c.title.toLowerCase().includes(q) || c.id.includes(q)).slice(0, 8);
+    $("canned").replaceChildren(...(hits.length ? hits.map(c => el("button", { type: "button", class: "ticket", role: "option",
+      "data-canned": c.id, onclick: () => { $("reply").value = c.text; $("canned").classList.add("hidden"); $("reply").focus(); } },
+      el("strong", {}, c.title), el("span", { class: "meta" }, ` ${c.text.slice(0, 80)}`)))
+      : [el("p", { class: "muted" }, "No canned reply matches (editors add them in the FAQ editor).")]));
+    $("canned").classList.remove("hidden");
+  }
+  $("reply").addEventListener("input", cannedMenu);
+
+  // Keyboard: Ctrl+Enter sends; Alt+N claims the next ticket; Alt+J goes to the next of my
+  // conversations; in the canned menu, Enter takes the first match and Esc closes it.
+  $("reply").addEventListener("keydown", ev => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $("reply-form").requestSubmit(); }
+    else if (!$("canned").classList.contains("hidden") && ev.key === "Enter") {
+      const first = $("canned").querySelector("[data-canned]");
+      if (first) { ev.preventDefault(); first.click(); }
+    } else if (ev.key === "Escape") $("canned").classList.add("hidden");
+  });
+  document.addEventListener("keydown", ev => {
+    if (!ev.altKey) return;
+    if (ev.key.toLowerCase() === "n") { ev.preventDefault(); claim(null); }
+    if (ev.key.toLowerCase() === "j" && board.mine.length) {
+      ev.preventDefault();
+      const i = board.mine.findIndex(t => current && t.id === current.id);
+      open(board.mine[(i + 1) % board.mine.length].id);
+    }
+  });
+
   $("reply-form").addEventListener("submit", ev => {
     ev.preventDefault();
     const text = $("reply").value.trim();
@@ -175,7 +296,11 @@
   $("resolve").addEventListener("click", () => finish("resolve", tagged()));
   $("hand-back").addEventListener("click", () => finish("hand-back", tagged()));
   $("release").addEventListener("click", () => finish("release"));
-  $("transfer").addEventListener("click", () => finish("transfer", { team: $("team").value }));
+  $("transfer").addEventListener("click", () => {
+    const note = $("transfer-note").value.trim();
+    $("transfer-note").value = "";
+    finish("transfer", note ? { team: $("team").value, note } : { team: $("team").value });
+  });
 
   renderBoard();
   loadIncidents();

@@ -27,8 +27,9 @@ const triage = (() => {
   }
 
   // Server-sent events read with fetch (so an Authorization header can be sent); reconnects
-  // whenever the server ends a stream. `url()` is called anew for each connection.
-  function listen(url, onEvent, { token } = {}) {
+  // whenever the server ends a stream. `url()` is called anew for each connection; `onState`
+  // hears "live" when a stream is open and "reconnecting" when one failed.
+  function listen(url, onEvent, { token, onState } = {}) {
     let stopped = false, controller = null;
     (async () => {
       while (!stopped) {
@@ -37,6 +38,7 @@ const triage = (() => {
           const headers = token ? { Authorization: `Bearer ${token}` } : {};
           const res = await fetch(url(), { headers, signal: controller.signal, credentials: "same-origin" });
           if (!res.ok) throw new Error(`events: HTTP ${res.status}`);
+          onState?.("live");
           const reader = res.body.getReader();
           const decoder = new TextDecoder();
           let buf = "";
@@ -57,6 +59,7 @@ const triage = (() => {
           }
         } catch (e) {
           if (stopped) return;
+          onState?.("reconnecting");
           await new Promise(r => setTimeout(r, 1500));
         }
       }

@@ -358,3 +358,51 @@ def test_agent_dismisses_an_incident_from_the_console(live, new_page):
     card.locator(".dismiss-incident").click()
     card.wait_for(state="detached")
     assert [i.status for i in svc.incidents() if i.id == incident.id] == ["dismissed"]
+
+
+def test_an_agent_works_a_ticket_by_keyboard_with_a_canned_reply_search_and_a_transfer_note(live, new_page, page):
+    import httpx
+
+    httpx.put(f"{live.url}/editor/canned/greeting", json={"title": "Greeting", "text": "Hi, I'm on it right now."},
+              headers={"Authorization": f"Bearer {KEYS['editor']}"}).raise_for_status()
+    page.goto(f"{live.url}/chat")
+    ask(page, "my account was hacked")
+    page.locator("#banner", has_text="queue").wait_for()
+
+    agent = signed_in(new_page, live, "agent", "/agent")
+    card = agent.locator("#queue .ticket").first
+    card.wait_for()
+    agent.wait_for_function("() => document.title.startsWith('(1)')")          # the tab counts the waiting
+    expect(card.locator(".due-word")).to_have_text("reply due in ")
+    card.focus()
+    agent.keyboard.press("Enter")                                              # a preview, not a claim
+    expect(agent.locator("#preview-bar")).to_be_visible()
+    expect(agent.locator("#reply-form")).to_be_hidden()
+    expect(agent.locator("#t-problem")).to_have_text("“my account was hacked”")
+    expect(agent.locator("#claim-this")).to_be_focused()
+    agent.keyboard.press("Enter")                                              # claim it
+    expect(agent.locator("#reply")).to_be_focused()
+    agent.keyboard.type("/gre")
+    agent.locator('#canned [data-canned="greeting"]').wait_for()
+    agent.keyboard.press("Enter")
+    expect(agent.locator("#reply")).to_have_value("Hi, I'm on it right now.")
+    agent.keyboard.press("Control+Enter")
+    page.locator(".msg.agent", has_text="on it right now").wait_for()          # reached the user
+
+    agent.fill("#search", "hacked")
+    agent.locator("#search-form button").click()
+    agent.locator("#search-results [data-found]").first.wait_for()
+
+    agent.fill("#transfer-note", "Locked the account; needs the security team.")
+    agent.click("#transfer")
+    agent.locator("#queue .ticket").first.click()
+    agent.locator("#packet .transfer-note", has_text="Locked the account").wait_for()
+
+
+def test_the_console_says_when_its_live_stream_drops(live, new_page):
+    agent = signed_in(new_page, live, "agent", "/agent")
+    expect(agent.locator("#live")).to_have_text("live")
+    agent.route("**/agent/events**", lambda route: route.abort())            # the open stream ends (<= 25 s)
+    expect(agent.locator("#live")).to_have_text("reconnecting…", timeout=90_000)
+    agent.unroute("**/agent/events**")
+    expect(agent.locator("#live")).to_have_text("live", timeout=90_000)
