@@ -140,5 +140,38 @@ def golden(conn) -> list[Golden]:
     return [Golden(r.id, r.question, r.expected, r.created_by, r.created_at) for r in conn.execute(q)]
 
 
+def update_golden(conn, golden_id: str, question: str, expected: str) -> Golden | None:
+    done = conn.execute(golden_questions.update().where(golden_questions.c.id == golden_id)
+                        .values(question=question, expected=expected)).rowcount
+    if not done:
+        return None
+    r = conn.execute(select(golden_questions).where(golden_questions.c.id == golden_id)).one()
+    return Golden(r.id, r.question, r.expected, r.created_by, r.created_at)
+
+
+def load_golden_file(path) -> list[tuple[str, str]]:
+    """(question, expected) pairs of a golden YAML file (`golden: [{question, expected}]`)."""
+    import yaml
+
+    from bot.core.errors import DataError
+
+    try:
+        from pathlib import Path
+
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise DataError(f"not valid YAML: {getattr(e, 'problem', e)}", path, mark.line + 1 if mark else None) from None
+    items = (data or {}).get("golden") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise DataError("a golden file holds 'golden:', a list of {question, expected}", path)
+    out = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, dict) and isinstance(item.get("question"), str) and isinstance(item.get("expected"), str)):
+            raise DataError(f"golden item {i + 1} needs a 'question' and an 'expected' intent", path)
+        out.append((item["question"].strip(), item["expected"].strip()))
+    return out
+
+
 def delete_golden(conn, golden_id: str) -> bool:
     return conn.execute(golden_questions.delete().where(golden_questions.c.id == golden_id)).rowcount == 1

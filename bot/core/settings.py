@@ -189,6 +189,9 @@ class ServiceSettings(BaseSettings):
     #: and the reply time used for P2 ("next business day") in that sum.
     staffing_service_level: float = Field(0.8, gt=0, lt=1)
     staffing_p2_target_hours: float = Field(8.0, gt=0)
+    #: A starter golden set (`golden: [{question, expected}]`) added to a database that has no
+    #: golden questions yet, so the editors' gate protects something on a fresh install.
+    golden_seed: Path | None = Path("training_data/golden.yml")
     #: How often a server looks for a newly promoted model (`triage promote`).
     model_poll_seconds: float = Field(2.0, gt=0, le=300)
 

@@ -45,8 +45,27 @@ def build_app(model: Path, settings: Settings, migrate: bool = True) -> FastAPI:
     service.model_loader = load
     service.model_seq = promoted.seq if promoted else None
     service.start()  # every live FAQ edit, in one batch, before the port opens
+    seed_golden(service, settings)
     dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
     return create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
+
+
+def seed_golden(service, settings: Settings) -> None:
+    """The starter golden set, into a database without golden questions."""
+    import logging
+
+    from bot.support.editor import EditorService
+    from kb_index.repository import load_golden_file
+
+    path = settings.golden_seed
+    if path is None or not Path(path).is_file():
+        return
+    added, skipped = EditorService(service).seed_golden(load_golden_file(path))
+    log = logging.getLogger("triage.server")
+    if added:
+        log.warning("added %d starter golden questions from %s", added, path)
+    for q in skipped:
+        log.warning("starter golden question %r does not reach its expected intent with this model: skipped", q)
 
 
 def app_factory() -> FastAPI:

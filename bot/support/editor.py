@@ -36,6 +36,7 @@ class EntryState:
     live: FaqEntry | None
     draft: FaqVersion | None
     versions: list[FaqVersion]
+    trained: FaqEntry | None = None  # the entry as the model was trained (version 0)
 
 
 class EditorService:
@@ -68,7 +69,8 @@ class EditorService:
         live = self._engine.faq_index.store.get(faq_id)
         if live is None and not versions:
             raise NotFoundError("FAQ entry", faq_id)
-        return EntryState(live, draft, versions)
+        trained = next((e for e in self._engine.model.faqs if e.id == faq_id), None)
+        return EntryState(live, draft, versions, trained)
 
     # -- the gate ----------------------------------------------------------------------------------
     def check(self, change: Callable[[DraftIndex], None]) -> GateResult:
@@ -156,6 +158,33 @@ class EditorService:
         index.apply([d.entry for d in self.drafts().values()], [])
         return self._engine.predict([text], faq_index=index)[0]
 
+    def customer_view(self, text: str, decision: Decision, with_drafts: bool = True) -> list[dict]:
+        """What the customer would see for `text` as the first message of a conversation: the
+        replies with their buttons, in the customer's language (drafts' answers and titles too)."""
+        from dataclasses import replace
+
+        from bot.support.dialogue import ConvState, step
+
+        drafts = {d.entry.id: d.entry for d in self.drafts().values()} if with_drafts else {}
+        k = self.chat.knowledge()
+
+        def answer(intent: str, lang: str) -> str | None:
+            fid = faq_id_of(intent)
+            return drafts[fid].answer_for(lang) if fid in drafts else k.answer(intent, lang)
+
+        def title(intent: str, lang: str) -> str:
+            fid = faq_id_of(intent)
+            return drafts[fid].title_for(lang) if fid in drafts else k.title(intent, lang)
+
+        asked = text.strip()
+        knowledge = replace(k, classify=lambda m: decision if m == asked else k.classify(m), answer=answer, title=title)
+        out = step(ConvState(), text, knowledge)
+        replies = [{"text": r.text, "buttons": [b.title for b in r.buttons]} for r in out.replies]
+        if out.escalate is not None:
+            replies.append({"text": self.chat.handoff_preview(out.state.lang, out.escalate.priority, out.escalate.intent),
+                            "buttons": []})
+        return replies
+
     # -- golden set --------------------------------------------------------------------------------
     def golden(self) -> list[Golden]:
         with self.chat.db.connect() as conn:
@@ -176,6 +205,39 @@ class EditorService:
             g = repo.add_golden(conn, question, expected, actor, now)
             audit.record(conn, actor, "add_golden", g.id, now, question=question, expected=expected)
         return g
+
+    def update_golden(self, golden_id: str, question: str, expected: str, actor: str) -> Golden:
+        """Change a golden question (its text or what it must reach)."""
+        if expected not in self.targets():
+            raise DataError(f"unknown intent or entry {expected!r}: a golden question must expect an intent of "
+                            "the model, a live FAQ entry (faq/<id>) or out_of_scope")
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            g = repo.update_golden(conn, golden_id, question, expected)
+            if g is None:
+                raise NotFoundError("golden question", golden_id)
+            audit.record(conn, actor, "update_golden", golden_id, now, question=question, expected=expected)
+            return g
+
+    def seed_golden(self, items: list[tuple[str, str]], actor: str = "starter set") -> tuple[int, list[str]]:
+        """Add a starter golden set to a database that has none: each question that reaches its
+        expected intent with the model served now (others are returned, skipped). Several servers
+        starting at once seed once."""
+        if not items:
+            return 0, []
+        decisions = self._engine.predict([q for q, _ in items])
+        good = [(q, e) for (q, e), d in zip(items, decisions) if (d.intent or "out_of_scope") == e]
+        skipped = [q for (q, e), d in zip(items, decisions) if (d.intent or "out_of_scope") != e]
+        now = self.chat.clock()
+        with self.chat.db.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727102)")
+            if repo.golden(conn):
+                return 0, []
+            for q, e in good:
+                repo.add_golden(conn, q, e, actor, now)
+            audit.record(conn, actor, "seed_golden", "golden", now, added=len(good), skipped=skipped)
+        return len(good), skipped
 
     def delete_golden(self, golden_id: str, actor: str) -> None:
         now = self.chat.clock()

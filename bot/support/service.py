@@ -578,15 +578,24 @@ class ChatService:
     def _handoff_replies(self, state: ConvState, ticket: Ticket, now: float) -> list[Reply]:
         """What the user is told: no internal codes, the reply time relative ("within about 25
         minutes", "tomorrow by 16:00") in the user's timezone when the widget gave it."""
-        lang = state.lang
-        left = round(ticket.due_at - now)  # whole seconds: float noise must not turn 30 minutes into 31
-        if ticket.paged_at is not None:
+        return [Reply(self._handoff_text(state.lang, ticket.due_at, now, state.tz, ticket.paged_at is not None))]
+
+    def _handoff_text(self, lang: str, due: float, now: float, tz: str | None, paged: bool) -> str:
+        left = round(due - now)  # whole seconds: float noise must not turn 30 minutes into 31
+        if paged:
             eta = t(lang, "eta_oncall", minutes=max(1, math.ceil(left / 60)))
         elif left <= 3 * 3600:
             eta = t(lang, "eta_minutes", minutes=max(1, math.ceil(left / 60)))
         else:
-            eta = reply_time(lang, now, ticket.due_at, state.tz, self.settings.display_timezone)
-        return [Reply(t(lang, "handoff") + " " + eta)]
+            eta = reply_time(lang, now, due, tz, self.settings.display_timezone)
+        return t(lang, "handoff") + " " + eta
+
+    def handoff_preview(self, lang: str, priority: Priority, intent: str | None) -> str:
+        """What a user handed over now with this priority would be told (for the editor's preview)."""
+        meta = self.engine.model.meta.get(intent or "")
+        teams = self._eligible(lang, meta.domain if meta else None)
+        now = self.clock()
+        return self._handoff_text(lang, self._due(priority, now, teams), now, None, False)
 
     # -- the agent's side --------------------------------------------------------------------------
     def claim(self, agent: str, ticket_id: str | None = None, teams: list[str] | None = None) -> Ticket | None:

@@ -48,7 +48,8 @@ def get_faq(faq_id: FaqId, editor: CurrentEditor, svc: EditorDep) -> FaqDetail:
     st = svc.entry(faq_id)
     return FaqDetail(id=faq_id, live=FaqPublic.of(st.live) if st.live else None,
                      draft=VersionPublic.of(st.draft) if st.draft else None,
-                     versions=[VersionPublic.of(v) for v in st.versions])
+                     versions=[VersionPublic.of(v) for v in st.versions],
+                     trained=FaqPublic.of(st.trained) if st.trained else None)
 
 
 @router.put("/faq/{faq_id}", response_model=VersionPublic)
@@ -82,7 +83,8 @@ def try_it(body: TryIn, editor: CurrentEditor, svc: EditorDep) -> DecisionPublic
     """The triage decision and top candidates for a question, against the drafts."""
     d = svc.try_text(body.text, body.with_drafts)
     j = d.to_json()
-    return DecisionPublic(**j, answer=d.answer, reasons=d.reasons)
+    return DecisionPublic(**j, answer=d.answer, reasons=d.reasons,
+                          customer_view=svc.customer_view(body.text, d, body.with_drafts))
 
 
 @router.get("/golden", response_model=list[GoldenPublic])
@@ -94,6 +96,13 @@ def list_golden(editor: CurrentEditor, svc: EditorDep) -> list[GoldenPublic]:
 @router.post("/golden", response_model=GoldenPublic, status_code=201)
 def add_golden(body: GoldenIn, editor: CurrentEditor, svc: EditorDep) -> GoldenPublic:
     return GoldenPublic(**svc.add_golden(body.question, body.expected, editor.name).__dict__)
+
+
+@router.put("/golden/{golden_id}", response_model=GoldenPublic)
+def update_golden(golden_id: Annotated[str, Path(max_length=64)], body: GoldenIn, editor: CurrentEditor,
+                  svc: EditorDep) -> GoldenPublic:
+    """Change a golden question's text or the intent it must reach."""
+    return GoldenPublic(**svc.update_golden(golden_id, body.question, body.expected, editor.name).__dict__)
 
 
 @router.delete("/golden/{golden_id}", status_code=204)

@@ -267,6 +267,7 @@ class FaqDetail(BaseModel):
     live: FaqPublic | None
     draft: VersionPublic | None
     versions: list[VersionPublic]
+    trained: FaqPublic | None = Field(None, description="The entry as the model was trained (version 0).")
 
 
 class Rollback(BaseModel):
@@ -293,6 +294,7 @@ class DecisionPublic(BaseModel):
     answer: str | None
     candidates: list[CandidatePublic]
     reasons: list[str]
+    customer_view: list[dict] = Field([], description="The replies (text and button titles) the customer would see.")
 
 
 class GoldenIn(BaseModel):

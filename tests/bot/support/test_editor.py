@@ -106,3 +106,37 @@ def test_did_you_mean_buttons_show_the_entrys_title_in_the_users_language(db_eng
     assert svc._title("faq/fees", "en") == "Trading fees" and svc._title("faq/fees", "zh") == "交易手续费"
     assert svc._title("faq/fees", "ja") == "Trading fees"                     # another language: English
     assert FaqEntry.from_json(svc.engine.faq_index.store.get("fees").to_json()).titles["zh"] == "交易手续费"
+
+
+def test_a_starter_golden_set_seeds_an_empty_database_once(tmp_path, db_engine, tiny_model, fake_embedder):
+    from bot.core.errors import DataError
+    from kb_index.repository import load_golden_file
+
+    svc = make_service(db_engine, tiny_model, fake_embedder)
+    editor = EditorService(svc)
+    f = tmp_path / "golden.yml"
+    f.write_text("golden:\n- question: what are the trading fees\n  expected: faq/fees\n"
+                 "- question: what are the trading fees\n  expected: account_hacked\n", encoding="utf-8")
+    added, skipped = editor.seed_golden(load_golden_file(f))
+    assert added == 1 and skipped == ["what are the trading fees"]           # a wrong one is not seeded
+    assert [g.expected for g in editor.golden()] == ["faq/fees"]
+    assert editor.seed_golden(load_golden_file(f)) == (0, [])                   # only into an empty set
+    g = editor.golden()[0]
+    assert editor.update_golden(g.id, "trading fee please", "faq/fees", "ed").question == "trading fee please"
+    with pytest.raises(DataError):
+        editor.update_golden(g.id, "x", "no_such_intent", "ed")
+    with pytest.raises(NotFoundError):
+        editor.update_golden("missing", "x", "faq/fees", "ed")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("golden: [ {question: x\n", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.yml"):
+        load_golden_file(bad)
+
+
+def test_the_default_bots_starter_golden_file_is_valid():
+    from pathlib import Path
+
+    from kb_index.repository import load_golden_file
+
+    items = load_golden_file(Path(__file__).resolve().parents[3] / "training_data" / "golden.yml")
+    assert len(items) >= 10 and {e for _, e in items} >= {"out_of_scope", "request_human"}

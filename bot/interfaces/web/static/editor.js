@@ -51,15 +51,37 @@
     $("result").className = kind; $("result").replaceChildren(...children);
   }
 
+  // What a version changed against the one before it: phrasings and answers added and removed.
+  function diff(before, after) {
+    if (!after) return [el("span", { class: "diff-del" }, "entry deleted")];
+    const out = [];
+    const was = new Set(before?.questions || []), now = new Set(after.questions);
+    for (const q of after.questions) if (!was.has(q)) out.push(el("div", { class: "diff-add" }, `+ “${q}”`));
+    for (const q of was) if (!now.has(q)) out.push(el("div", { class: "diff-del" }, `− “${q}”`));
+    for (const code of new Set([...Object.keys(before?.answers || {}), ...Object.keys(after.answers)])) {
+      const a = before?.answers?.[code], b = after.answers[code];
+      if (a !== b) out.push(el("div", {}, `answer (${code}): `, a ? el("span", { class: "diff-del" }, a) : null, " ",
+                                 b ? el("span", { class: "diff-add" }, b) : null));
+    }
+    for (const k of ["priority", "complexity"]) if (before && before[k] !== after[k]) out.push(el("div", {}, `${k}: ${before[k]} → ${after[k]}`));
+    return out.length ? out : [el("span", { class: "muted" }, before ? "no change in phrasings or answers" : "first version")];
+  }
+
   function history(detail) {
     if (!detail.versions.length) { $("history").replaceChildren(el("p", { class: "muted" }, "As trained; no edits yet.")); return; }
+    const published = detail.versions.filter(v => v.kind !== "draft");
     $("history").replaceChildren(el("table", {},
-      el("tr", {}, el("th", {}, "version"), el("th", {}, "what"), el("th", {}, "by"), el("th", {}, "when"), el("th", {})),
-      detail.versions.slice().reverse().map(v => el("tr", {},
-        el("td", {}, v.version), el("td", {}, v.kind), el("td", {}, v.author),
-        el("td", {}, new Date(v.created_at * 1000).toLocaleString()),
-        el("td", {}, el("button", { type: "button", "data-rollback": v.version, onclick: () => rollback(v.version) }, "Roll back to this")))),
-      el("tr", {}, el("td", {}, 0), el("td", { colspan: 3 }, "as trained"),
+      el("tr", {}, el("th", {}, "version"), el("th", {}, "what changed"), el("th", {}, "by, when"), el("th", {})),
+      detail.versions.slice().reverse().map(v => {
+        const prev = published.filter(p => p.version < v.version).pop();
+        const before = prev ? prev.entry : detail.trained;
+        return el("tr", { "data-version": v.version },
+          el("td", {}, `${v.version} (${v.kind})`), el("td", { class: "diff" }, diff(before, v.entry)),
+          el("td", {}, `${v.author}, ${new Date(v.created_at * 1000).toLocaleString()}`),
+          el("td", {}, v.kind === "draft" ? null : el("button", { type: "button", "data-rollback": v.version,
+            onclick: () => rollback(v.version) }, "Roll back to this")));
+      }),
+      el("tr", {}, el("td", {}, "0"), el("td", {}, "as trained"), el("td", {}),
         el("td", {}, el("button", { type: "button", "data-rollback": 0, onclick: () => rollback(0) }, "Roll back to this")))));
   }
 
@@ -73,6 +95,7 @@
     $("entry-status").textContent = detail.draft ? "unpublished draft (shown)" : detail.live ? "live" : "new entry";
     fill(detail.draft?.entry || detail.live);
     history(detail);
+    protectedBy();
     refresh();
   }
 
@@ -80,9 +103,23 @@
     try { await fn(); result("success", done); await open(current); result("success", done); }
     catch (e) {
       if (e.status === 409 && e.body?.broken) {
+        // Each broken golden question with the fix that usually applies.
+        const fix = b => b.got === b.expected
+          ? el("span", { class: "muted fix-hint" }, ` Fix: this change sends it down another route (${b.route} instead of
+              ${b.route_before}): check the priority and complexity.`)
+          : b.expected === `faq/${current}`
+          ? el("button", { type: "button", class: "fix", onclick: () => {
+              $("questions").value = `${$("questions").value.trim()}\n${b.question}`.trim();
+              $("questions").focus(); } }, `Add “${b.question}” as a phrasing of this entry`)
+          : el("span", { class: "muted" }, ` Fix: keep phrasings that sound like it out of this entry, or, if it should now
+              reach this entry, `, el("button", { type: "button", class: "fix", onclick: async () => {
+                await api(`/editor/golden/${b.golden_id}`, { method: "PUT", body: { question: b.question, expected: `faq/${current}` } });
+                result("success", "Golden question updated: publish again."); golden(); } },
+              `update the golden question to expect ${current}`));
         result("error", el("strong", {}, "Refused by the golden-set gate: "), e.message,
           el("ul", {}, e.body.broken.map(b => el("li", {},
-            `“${b.question}” must reach ${b.expected} (now: ${b.route_before}); after this change: ${b.got} (${b.route})`))),
+            `“${b.question}” must reach ${b.expected} (now: ${b.route_before}); after this change: ${b.got} (${b.route}). `,
+            fix(b)))),
           el("p", { class: "muted" }, draftKept ? "Nothing was published; your edit is kept as a draft." : "Nothing changed."));
         if (draftKept) { $("entry-status").textContent = "unpublished draft (refused)"; refresh(); }
       } else result("error", e.message);
@@ -98,8 +135,11 @@
   $("delete").addEventListener("click", () => {
     if (confirm(`Delete ${current}?`)) guarded(() => api(`/editor/faq/${encodeURIComponent(current)}`, { method: "DELETE" }), "Deleted.");
   });
-  const rollback = v => guarded(() => api(`/editor/faq/${encodeURIComponent(current)}/rollback`, { method: "POST", body: { version: v } }),
-                                `Rolled back to version ${v}.`);
+  const rollback = v => {
+    if (!confirm(`Roll ${current} back to ${v === 0 ? "the trained version" : `version ${v}`}? It is published at once.`)) return;
+    guarded(() => api(`/editor/faq/${encodeURIComponent(current)}/rollback`, { method: "POST", body: { version: v } }),
+            `Rolled back to version ${v}.`);
+  };
 
   // A new entry's id comes from its title (lower case words joined by "_"; a number added when
   // the id is taken); editors never type one.
@@ -130,11 +170,16 @@
     if (!text) return;
     try {
       const d = await api("/editor/try", { method: "POST", body: { text, with_drafts: $("try-drafts").checked } });
+      // What the customer would see first; the technical details folded away.
       $("try-result").replaceChildren(
-        el("p", { id: "try-route" }, el("strong", {}, d.route), ` · ${d.intent || "no intent"} · confidence ${d.confidence.toFixed(2)} · ${d.priority}`),
-        d.answer ? el("div", { class: "notice" }, d.answer) : null,
-        el("table", {}, d.candidates.map(c => el("tr", {}, el("td", {}, c.intent), el("td", {}, c.confidence.toFixed(2))))),
-        el("div", { class: "muted" }, d.reasons.join(" · ")));
+        el("div", { class: "customer-view", id: "customer-view", "aria-label": "What the customer sees" },
+          el("div", { class: "msg user" }, text),
+          ...d.customer_view.flatMap(r => [el("div", { class: "msg bot" }, r.text),
+            r.buttons.length ? el("div", { class: "choices" }, r.buttons.map(b => el("span", { class: "chip" }, b))) : null])),
+        el("details", {}, el("summary", {}, "Technical details"),
+          el("p", { id: "try-route" }, el("strong", {}, d.route), ` · ${d.intent || "no intent"} · confidence ${d.confidence.toFixed(2)} · ${d.priority}`),
+          el("table", {}, d.candidates.map(c => el("tr", {}, el("td", {}, c.intent), el("td", {}, c.confidence.toFixed(2))))),
+          el("div", { class: "muted" }, d.reasons.join(" · "))));
     } catch (e) { $("try-result").replaceChildren(el("p", { class: "error" }, e.message)); }
   });
 
@@ -194,6 +239,51 @@
   }
   $("suggestions-refresh").addEventListener("click", suggestions);
 
+  // -- golden questions -------------------------------------------------------------------------
+  let goldens = [];
+  async function golden() {
+    goldens = await api("/editor/golden");
+    const entries = (await api("/editor/faq")).data;
+    $("targets").replaceChildren(...["out_of_scope", ...entries.map(e => `faq/${e.id}`)].map(v => el("option", { value: v })));
+    $("golden").replaceChildren(el("tr", {}, el("th", {}, "question"), el("th", {}, "must reach"), el("th", {}, "")),
+      ...(goldens.length ? goldens.map(g => {
+        const q = el("input", { value: g.question, "aria-label": "Golden question" });
+        const ex = el("input", { value: g.expected, list: "targets", "aria-label": "It must reach" });
+        return el("tr", { "data-golden": g.id },
+          el("td", {}, q), el("td", {}, ex, g.stale ? el("span", { class: "error" }, " no longer exists") : null),
+          el("td", {}, el("div", { class: "row" },
+            el("button", { type: "button", onclick: () => goldenAct(() => api(`/editor/golden/${g.id}`,
+              { method: "PUT", body: { question: q.value.trim(), expected: ex.value.trim() } }), "Saved.") }, "Save"),
+            el("button", { type: "button", class: "danger", onclick: () => {
+              if (confirm(`Remove the golden question “${g.question}”?`))
+                goldenAct(() => api(`/editor/golden/${g.id}`, { method: "DELETE" }), "Removed.");
+            } }, "Remove"))));
+      }) : [el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No golden questions: the gate protects nothing."))]));
+    protectedBy();
+  }
+  async function goldenAct(fn, done) {
+    try { await fn(); $("golden-result").replaceChildren(el("p", { class: "success" }, done)); }
+    catch (e) { $("golden-result").replaceChildren(el("p", { class: "error" }, e.message)); }
+    await golden();
+  }
+  // Which golden questions protect the entry open in the form.
+  function protectedBy() {
+    if (!current) return;
+    const mine = goldens.filter(g => g.expected === `faq/${current}`);
+    $("protected").textContent = mine.length ? `Protected by ${mine.length} golden question${mine.length > 1 ? "s" : ""}: ` +
+      mine.map(g => `“${g.question}”`).join(", ") : "No golden question protects this entry yet.";
+  }
+  $("golden-form").addEventListener("submit", ev => {
+    ev.preventDefault();
+    const question = $("golden-question").value.trim(), expected = $("golden-expected").value.trim();
+    if (!question || !expected) return;
+    goldenAct(async () => {
+      await api("/editor/golden", { method: "POST", body: { question, expected } });
+      $("golden-question").value = ""; $("golden-expected").value = "";
+    }, "Added.");
+  });
+
   refresh();
   suggestions();
+  golden();
 })();

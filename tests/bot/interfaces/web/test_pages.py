@@ -124,6 +124,9 @@ def test_editor_publishes_a_new_entry_and_the_widget_answers_with_it_at_once(liv
     ed.locator("#result", has_text="Published").wait_for()
     ed.fill("#try-text", "where can I download the desktop app")
     ed.click("#try-form button")
+    ed.locator("#customer-view .msg.bot", has_text="Download the desktop app from our website.").wait_for()
+    ed.locator("#customer-view .chip", has_text="Yes").wait_for()                 # what the customer sees
+    ed.locator("#try-result summary").click()                                     # details folded away
     ed.locator("#try-route", has_text="faq/desktop_app").wait_for()
 
     page.goto(f"{live.url}/chat")
@@ -171,6 +174,7 @@ def test_a_publish_that_breaks_a_golden_question_is_refused_on_screen(live, new_
     refusal = ed.locator("#result.error", has_text="golden-set gate")
     refusal.wait_for()
     assert "what are the trading fees" in refusal.inner_text()
+    refusal.locator(".fix-hint", has_text="priority and complexity").wait_for()      # the fix it suggests
     assert live.service.engine.predict_one("what are the trading fees").route.value == "answer"  # nothing changed
 
 
@@ -300,10 +304,16 @@ def test_editor_history_and_rollback(live, new_page, page):
     ed.click("#publish")
     ed.locator("#result", has_text="Published").wait_for()
     ed.locator("#history td", has_text="published").first.wait_for()
+    ed.locator('#history [data-version="1"] .diff-add', has_text="0.05% per trade").wait_for()   # what changed
+    ed.locator('#history [data-version="1"] .diff-del', has_text="0.1% per trade").wait_for()
     page.goto(f"{live.url}/chat")
     ask(page, "what are the trading fees")
     page.locator(".msg.bot", has_text="0.05% per trade").wait_for()
-    ed.locator('[data-rollback="0"]').click()                      # back to the entry as trained
+    asked = []
+    ed.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    ed.locator('[data-rollback="0"]').click()                      # back to the entry as trained, confirmed
+    ed.locator("#result", has_text="Rolled back").wait_for()
+    assert "trained version" in asked[0]
     ed.locator("#result", has_text="Rolled back to version 0").wait_for()
     # The message shows before the form reloads the entry: wait for the reloaded value.
     expect(ed.locator("#answer-en")).to_have_value("Trading costs 0.1% per trade.")
