@@ -416,3 +416,23 @@ def test_the_console_says_when_its_live_stream_drops(live, new_page):
     expect(agent.locator("#live")).to_have_text("reconnecting…", timeout=90_000)
     agent.unroute("**/agent/events**")
     expect(agent.locator("#live")).to_have_text("live", timeout=90_000)
+
+
+def test_golden_questions_are_managed_on_their_own_screen(live, new_page):
+    ed = signed_in(new_page, live, "editor", "/editor")
+    ed.fill("#golden-question", "how much is one trade")
+    ed.fill("#golden-expected", "faq/fees")
+    ed.locator("#golden-form button").click()
+    row = ed.locator("#golden tr[data-golden]")
+    expect(row).to_have_count(1)
+    ed.locator('[data-entry="fees"]').click()
+    ed.locator("#protected", has_text="how much is one trade").wait_for()       # what protects this entry
+    row.locator("input").first.fill("what does one trade cost")
+    row.get_by_role("button", name="Save").click()
+    ed.locator("#golden-result", has_text="Saved").wait_for()
+    from bot.support.editor import EditorService
+
+    assert [g.question for g in EditorService(live.service).golden()] == ["what does one trade cost"]
+    ed.once("dialog", lambda d: d.accept())
+    ed.locator("#golden tr[data-golden]").get_by_role("button", name="Remove").click()
+    ed.locator("#golden", has_text="protects nothing").wait_for()
