@@ -16,21 +16,30 @@ def _plots(report: EvalReport, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = report.confusion_labels
+    labels = list(report.confusion_labels)
     cm = np.array(report.confusion, dtype=float)
+    total = len(labels)
+    # Readable labels: at most SHOWN intents, those with the most confusion (errors in their row
+    # and column), so a large model's matrix is not a wall of unreadable ticks.
+    SHOWN = 40
+    if total > SHOWN:
+        off = cm - np.diag(np.diag(cm))
+        keep = np.sort(np.argsort(-(off.sum(axis=0) + off.sum(axis=1)), kind="stable")[:SHOWN])
+        cm, labels = cm[np.ix_(keep, keep)], [labels[i] for i in keep]
     n = len(labels)
-    size = min(4 + n * 0.22, 30)
+    size = min(5 + n * 0.32, 22)
     fig, ax = plt.subplots(figsize=(size, size))
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    if n <= 80:
-        ax.set_xticks(range(n), labels, rotation=90, fontsize=7)
-        ax.set_yticks(range(n), labels, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("gold")
-    ax.set_title("Intent confusion (row-normalised)")
+    short = [lab if len(lab) <= 28 else lab[:27] + "…" for lab in labels]
+    ax.set_xticks(range(n), short, rotation=60, ha="right", rotation_mode="anchor", fontsize=10)
+    ax.set_yticks(range(n), short, fontsize=10)
+    ax.set_xlabel("predicted intent")
+    ax.set_ylabel("true intent")
+    ax.set_title("Which intents are mistaken for which (share of each true intent)"
+                 + (f"\nthe {n} most confused of {total} intents" if total > n else ""))
     fig.tight_layout()
-    fig.savefig(out / "confusion_matrix.png", dpi=90)
+    fig.savefig(out / "confusion_matrix.png", dpi=100)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4.5))

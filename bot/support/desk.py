@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.core.db import reading
@@ -40,7 +40,7 @@ from bot.support.conversations import conversations, messages
 from bot.support.dialogue import HUMAN_INTENTS, State
 from bot.support.satisfaction import csat
 from escalation.sla import Team, WorkingHours, is_working
-from escalation.staffing import WEEKDAYS, agents_needed, heatmap
+from escalation.staffing import agents_needed, heatmap
 from escalation.store import Status, tickets
 
 #: Conversation ids listed behind one figure (the newest first).
@@ -280,4 +280,87 @@ def staffing(db: Engine, since: float, now: float, teams: list[Team], service_le
     return out
 
 
-__all__ = ["Figure", "Targets", "TeamStaffing", "WEEKDAYS", "figures", "staffing"]
+
+
+# -- trends and people ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Day:
+    day: str  # YYYY-MM-DD in the display timezone
+    conversations: int
+    contained: int
+    escalations: int
+    csat_mean: float | None
+    ratings: int
+
+
+@dataclass(frozen=True)
+class Performer:
+    name: str  # a team or an agent
+    tickets: int  # opened for the team / resolved by the agent
+    resolved: int
+    median_first_reply_seconds: float | None
+    median_handle_seconds: float | None
+    breaches: int
+    csat_mean: float | None
+    ratings: int
+
+
+def trends(db: Engine, since: float, now: float, tz: str = "UTC") -> list[Day]:
+    """Per day of the period: conversations, how many no person handled, escalations, CSAT."""
+    zone = ZoneInfo(tz)
+    day = lambda ts: datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d")  # noqa: E731
+    with reading(db) as conn:
+        convs, trows, _ = _load(conn, since, now)
+        ratings = conn.execute(select(csat.c.score, csat.c.updated_at)
+                               .where(csat.c.updated_at >= since, csat.c.updated_at <= now)).all()
+    days: dict[str, list] = {}
+    d = datetime.fromtimestamp(since, zone).date()
+    while d <= datetime.fromtimestamp(now, zone).date():
+        days[d.isoformat()] = [0, 0, 0, []]
+        d = d.fromordinal(d.toordinal() + 1)
+    for c in convs.values():
+        row = days.setdefault(day(c.start), [0, 0, 0, []])
+        row[0] += 1
+        row[1] += not c.ticketed
+    for r in trows:
+        if since <= r.created_at <= now:
+            days.setdefault(day(r.created_at), [0, 0, 0, []])[2] += 1
+    for score, at in ratings:
+        days.setdefault(day(at), [0, 0, 0, []])[3].append(score)
+    return [Day(k, v[0], v[1], v[2], round(statistics.fmean(v[3]), 2) if v[3] else None, len(v[3]))
+            for k, v in sorted(days.items())]
+
+
+def people(db: Engine, since: float, now: float) -> tuple[list[Performer], list[Performer]]:
+    """Figures per team (tickets opened in the period) and per agent (tickets they resolved)."""
+    m, t = messages, tickets
+    with reading(db) as conn:
+        rows = conn.execute(select(t.c.team, t.c.agent, t.c.status, t.c.created_at, t.c.first_claimed_at,
+                                   t.c.resolved_at, t.c.breached, t.c.conversation_id)
+                            .where(t.c.created_at >= since, t.c.created_at <= now)).all()
+        first_reply = dict(conn.execute(select(m.c.conversation_id, func.min(m.c.created_at))
+                                        .where(m.c.role == "agent", m.c.created_at >= since)
+                                        .group_by(m.c.conversation_id)).all())
+        rated = conn.execute(select(csat.c.agent, csat.c.score).where(csat.c.updated_at >= since, csat.c.updated_at <= now,
+                                                                     csat.c.agent.is_not(None))).all()
+    scores = defaultdict(list)
+    for agent, score in rated:
+        scores[agent].append(score)
+
+    def figures_of(name: str, group, rated_scores) -> Performer:
+        replies = [first_reply[r.conversation_id] - r.created_at for r in group
+                   if r.conversation_id in first_reply and first_reply[r.conversation_id] >= r.created_at]
+        handles = [r.resolved_at - r.first_claimed_at for r in group
+                   if r.resolved_at is not None and r.first_claimed_at is not None and r.resolved_at >= r.first_claimed_at]
+        return Performer(name, len(group), sum(r.status == Status.RESOLVED.value for r in group),
+                         statistics.median(replies) if replies else None,
+                         statistics.median(handles) if handles else None, sum(bool(r.breached) for r in group),
+                         round(statistics.fmean(rated_scores), 2) if rated_scores else None, len(rated_scores))
+
+    teams, agents = defaultdict(list), defaultdict(list)
+    for r in rows:
+        teams[r.team].append(r)
+        if r.agent and r.status == Status.RESOLVED.value:
+            agents[r.agent].append(r)
+    return ([figures_of(k, v, []) for k, v in sorted(teams.items())],
+            [figures_of(k, v, scores.get(k, [])) for k, v in sorted(agents.items())])

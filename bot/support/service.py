@@ -360,6 +360,18 @@ class ChatService:
         return desk.figures(self.db, since, now, self.teams, self.basic_intent, targets, s.fcr_window_days,
                             s.display_timezone)
 
+    def desk_trends(self, since: float, now: float) -> list[desk.Day]:
+        return desk.trends(self.db, since, now, self.settings.display_timezone)
+
+    def desk_people(self, since: float, now: float) -> tuple[list[desk.Performer], list[desk.Performer]]:
+        return desk.people(self.db, since, now)
+
+    def unanswered(self, top: int = 10) -> list[signals.Signal]:
+        """The questions nothing answered yet (open suggestions without a label), most asked first."""
+        with reading(self.db) as conn:
+            found = [s for s in signals.listing(conn) if not s.label]
+        return sorted(found, key=lambda s: -s.count)[:top]
+
     def desk_staffing(self, since: float, now: float) -> list[desk.TeamStaffing]:
         s = self.settings
         return desk.staffing(self.db, since, now, self.teams, s.staffing_service_level, s.staffing_p2_target_hours,

@@ -3,6 +3,7 @@ live streams and figures those pages read. The pages are static HTML + JS over t
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,8 @@ from bot.interfaces.api.deps import (
     session_staff,
 )
 from bot.interfaces.api.schemas import MessagePublic, TicketPublic
-from bot.support import dashboard, desk, revocations
+from bot.support import dashboard, revocations
+from escalation.staffing import WEEKDAYS
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 PAGES = {"chat": None, "login": None, "agent": AGENT, "editor": EDITOR, "dashboard": "staff"}
@@ -250,8 +252,12 @@ def _desk_numbers(ctx: AppContext, days: float, now: float) -> dict:
         "staffing": [{"team": st.team, "demand": st.demand, "agents_needed": st.needed, "staffed": st.staffed,
                       "handle_seconds": st.handle_seconds}
                      for st in service.desk_staffing(now - days * 86400, now)],
-        "weekdays": list(desk.WEEKDAYS), "timezone": service.settings.display_timezone,
+        "weekdays": list(WEEKDAYS), "timezone": service.settings.display_timezone,
+        "trends": [asdict(d) for d in service.desk_trends(now - days * 86400, now)],
+        "unanswered": [{"text": s.text, "count": s.count, "kind": s.kind} for s in service.unanswered()],
         "computed_at": now}
+    teams, agents = service.desk_people(now - days * 86400, now)
+    out |= {"teams": [asdict(p) for p in teams], "agents": [asdict(p) for p in agents]}
     ctx.desk_cache[days] = (now, out)
     return out
 

@@ -101,3 +101,18 @@ def test_the_dashboard_api_serves_the_figures(history, settings):
         one = client.get(f"/dashboard/conversations/{ids['A']}", headers=h).json()
         assert [m["role"] for m in one["messages"]][:2] == ["user", "bot"] and one["state"] == "resolved"
         assert client.get(f"/dashboard/conversations/{ids['A']}").status_code == 401
+
+
+def test_trends_per_day_and_figures_per_team_and_agent(history):
+    svc, ids, since, now = history
+    days = {d.day: d for d in svc.desk_trends(since, now)}
+    friday = days["2027-01-15"]
+    assert (friday.conversations, friday.contained, friday.escalations) == (5, 2, 3)
+    assert friday.csat_mean == 4.0 and friday.ratings == 2
+    assert days["2027-01-17"].conversations == 1 and days["2027-01-16"].conversations == 0
+    teams, agents = svc.desk_people(since, now)
+    (day,) = teams
+    assert (day.name, day.tickets, day.resolved) == ("day", 3, 1)
+    assert day.median_first_reply_seconds == 90.0                  # 60 s (C) and 120 s (F)
+    (ann,) = agents                                                 # bob has not resolved his
+    assert (ann.name, ann.resolved, ann.median_handle_seconds, ann.csat_mean) == ("ann", 1, 270.0, 3.0)

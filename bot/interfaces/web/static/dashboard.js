@@ -5,7 +5,8 @@
   const $ = id => document.getElementById(id);
   triage.header($("nav"), await triage.whoami());
   const pct = x => x === null || x === undefined ? "—" : `${(100 * x).toFixed(1)}%`;
-  const colours = { P0: "var(--p0)", P1: "var(--p1)", P2: "var(--p2)", answer: "var(--ok)", confirm: "var(--p1)", escalate: "var(--p0)" };
+  const colours = { P0: "var(--p0)", P1: "var(--p1)", P2: "var(--p2)", answered: "var(--ok)", "asked to confirm": "var(--p1)",
+                    "handed to a person": "var(--p0)" };
 
   function bars(counts) {
     const max = Math.max(1, ...Object.values(counts));
@@ -76,8 +77,59 @@
       el("p", { class: "muted" }, `Handle time used: ${Object.entries(team.handle_seconds).map(([p, v]) => `${p} ${duration(v)}`).join(" · ")}`));
   }
 
+  const ROUTE_WORDS = { answer: "answered", confirm: "asked to confirm", escalate: "handed to a person" };
+  const PLOT_ALT = {
+    "risk_coverage.png": "Risk–coverage curve: the share of questions answered (x) against how many of those answers were right (y), as the answer threshold moves; the red dot is the threshold in use.",
+    "confusion_matrix.png": "Confusion matrix: for each true intent (rows), the share of its test questions predicted as each intent (columns); a dark diagonal means few mix-ups.",
+  };
+
+  // Day by day: bars of conversations per day (the darker part: handled without a person), with
+  // the numbers in words for screen readers and a table beside.
+  function trendChart(days) {
+    const w = 640, h = 140, pad = 20, max = Math.max(1, ...days.map(d => d.conversations));
+    const bw = Math.max(2, (w - pad) / Math.max(1, days.length) - 2);
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", `0 0 ${w} ${h + 20}`); svg.setAttribute("role", "img"); svg.setAttribute("class", "trend");
+    const total = days.reduce((a, d) => a + d.conversations, 0), contained = days.reduce((a, d) => a + d.contained, 0);
+    const peak = days.reduce((a, d) => d.conversations > a.conversations ? d : a, days[0] || { conversations: 0 });
+    svg.setAttribute("aria-label", days.length ? `Conversations per day over ${days.length} days: ${total} in all, ` +
+      `${contained} handled without a person; the busiest day ${peak.day} with ${peak.conversations}.` : "No days.");
+    days.forEach((d, i) => {
+      const x = pad + i * (bw + 2);
+      for (const [v, cls] of [[d.conversations, "all"], [d.contained, "contained"]]) {
+        const r = document.createElementNS(ns, "rect"), bh = h * v / max;
+        r.setAttribute("x", x); r.setAttribute("y", h - bh); r.setAttribute("width", bw); r.setAttribute("height", bh);
+        r.setAttribute("class", cls); svg.append(r);
+      }
+    });
+    return svg;
+  }
+
+  function people(rows, kind) {
+    const head = el("tr", {}, el("th", {}, kind), el("th", {}, kind === "team" ? "tickets" : "resolved"),
+      el("th", {}, "median first reply"), el("th", {}, "median handling"), el("th", {}, kind === "team" ? "late" : "rating"));
+    return [head, ...(rows.length ? rows.map(p => el("tr", {}, el("td", {}, p.name),
+      el("td", {}, kind === "team" ? `${p.tickets} (${p.resolved} resolved)` : p.resolved),
+      el("td", {}, p.median_first_reply_seconds === null ? "—" : duration(p.median_first_reply_seconds)),
+      el("td", {}, p.median_handle_seconds === null ? "—" : duration(p.median_handle_seconds)),
+      el("td", {}, kind === "team" ? p.breaches : (p.csat_mean === null ? "—" : `${p.csat_mean} / 5 (${p.ratings})`))))
+      : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing in this period."))])];
+  }
+
   async function load() {
     const s = await api(`/dashboard/stats?days=${$("days").value}`);
+    const days = s.trends || [];
+    $("trend-chart").replaceChildren(trendChart(days));
+    $("trends").replaceChildren(el("tr", {}, el("th", {}, "day"), el("th", {}, "conversations"),
+      el("th", {}, "without a person"), el("th", {}, "handed over"), el("th", {}, "rating")),
+      ...days.map(d => el("tr", {}, el("td", {}, d.day), el("td", {}, d.conversations), el("td", {}, d.contained),
+        el("td", {}, d.escalations), el("td", {}, d.csat_mean === null ? "—" : `${d.csat_mean} (${d.ratings})`))));
+    $("teams").replaceChildren(...people(s.teams || [], "team"));
+    $("agents").replaceChildren(...people(s.agents || [], "agent"));
+    $("unanswered").replaceChildren(...((s.unanswered || []).length ? s.unanswered.map(u => el("li", {},
+      `“${u.text}”`, u.count > 1 ? el("span", { class: "muted" }, ` ×${u.count}`) : null))
+      : [el("li", { class: "muted" }, "None waiting.")]));
     figures(s.figures || []);
     staffing = s.staffing || []; weekdays = s.weekdays || [];
     const chosen = $("staff-team").value;
@@ -94,7 +146,7 @@
     $("breach-detail").textContent = Object.entries(s.breaches).map(([k, v]) => `${k}: ${v}`).join(" · ");
     $("wait").textContent = s.median_wait_seconds === null ? "—" : duration(s.median_wait_seconds);
     $("waiting").textContent = `${s.waiting} waiting now`;
-    $("routes").replaceChildren(bars(s.routes));
+    $("routes").replaceChildren(bars(Object.fromEntries(Object.entries(s.routes).map(([k, v]) => [ROUTE_WORDS[k] || k, v]))));
     const paging = s.oncall_paging || [];
     $("oncall").classList.toggle("hidden", paging.length === 0);
     $("oncall").textContent = paging.length === 0 ? "" :
@@ -113,7 +165,9 @@
       $("report-summary").textContent = [["in-scope accuracy", s.in_scope_accuracy], ["out-of-scope recall", s.out_of_scope_recall],
         ["answer coverage", s.answer_coverage], ["answer precision", s.answer_precision], ["P0 recall", s.p0_recall]]
         .filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${pct(v)}`).join(" · ") + ` · n = ${s.n}`;
-      $("plots").replaceChildren(...r.plots.map(src => el("img", { src, alt: src.split("/").pop() })));
+      $("plots").replaceChildren(...r.plots.map(src => el("figure", {},
+        el("img", { src, alt: PLOT_ALT[src.split("/").pop()] || `Evaluation plot ${src.split("/").pop()}`,
+                    "data-plot": src.split("/").pop() }))));
     } catch (e) {
       $("report-summary").textContent = e.status === 404 ? e.message : `Could not load the report: ${e.message}`;
     }

@@ -213,7 +213,8 @@ def test_dashboard_shows_figures_and_the_latest_evaluation(live, new_page, page,
     d.locator("#containment", has_text="%").wait_for()
     assert d.locator("#escalations").inner_text() == "1"
     assert "faq/fees" in d.locator("#busiest").inner_text()
-    d.locator('#plots img[alt="risk_coverage.png"]').wait_for()
+    d.locator('#plots img[data-plot="risk_coverage.png"]').wait_for()
+    assert d.locator('#plots img[data-plot="risk_coverage.png"]').get_attribute("alt").startswith("Risk–coverage curve")
     assert d.locator("#report-summary").inner_text().startswith("in-scope accuracy 90.0%")
     # The desk's numbers: one conversation (both questions), handed to a person; the figure lists it.
     contained = d.locator('[data-figure="containment"]')
@@ -222,6 +223,10 @@ def test_dashboard_shows_figures_and_the_latest_evaluation(live, new_page, page,
     d.locator("#behind-list button").first.click()
     d.locator("#behind-transcript .msg.user", has_text="my account was hacked").wait_for()
     d.locator("#staffing table.heat td.staffed").first.wait_for()
+    chart = d.locator("#trend-chart svg[role=img]")
+    assert "1 in all" in chart.get_attribute("aria-label")                      # the chart in words
+    d.locator("#teams td", has_text="day").wait_for()                           # per team
+    d.locator("#unanswered").wait_for()
 
 
 def test_embed_snippet_opens_the_widget_in_another_site(live, new_page):
