@@ -56,6 +56,7 @@ class ConvState:
     tried: list[dict] = field(default_factory=list)  # what the bot offered and what the user said
     last_decision: dict | None = None
     tz: str | None = None  # the user's timezone (from the widget), for reply times
+    contact: str | None = None  # an e-mail address the user left for the reply, when the wait is long
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -66,7 +67,7 @@ class ConvState:
     def from_json(cls, d: dict) -> "ConvState":
         p = d.get("pending")
         return cls(State(d["state"]), d.get("lang", "en"), d.get("failed", 0), Pending(**p) if p else None,
-                   list(d.get("tried", [])), d.get("last_decision"), d.get("tz"))
+                   list(d.get("tried", [])), d.get("last_decision"), d.get("tz"), d.get("contact"))
 
 
 @dataclass(frozen=True)

@@ -339,6 +339,28 @@ class ChatService:
             conv, _ = conv_db.load(conn, cid)
             return conv.state, conv_db.transcript(conn, cid, after_seq)
 
+    #: A wait longer than this offers the user to leave an e-mail address for the reply.
+    LONG_WAIT_SECONDS = 3 * 3600
+
+    def conversation_ticket(self, cid: str) -> str | None:
+        with reading(self.db) as conn:
+            conv, _ = conv_db.load(conn, cid)
+        return conv.ticket_id
+
+    def long_wait(self, ticket_id: str | None) -> bool:
+        """Whether the user of this open ticket waits long enough to be offered the e-mail field."""
+        if not ticket_id:
+            return False
+        ticket = self.tickets.get(ticket_id)
+        return ticket.status is not Status.RESOLVED and ticket.due_at - self.clock() > self.LONG_WAIT_SECONDS
+
+    def leave_contact(self, cid: str, email: str) -> None:
+        """Keep the e-mail address a waiting user left (the agent sees it with the ticket)."""
+        with self.db.begin() as conn:
+            conv, _ = conv_db.load(conn, cid, lock=True)
+            conv.state.contact = email
+            conv_db.save_state(conn, cid, conv.state, self.clock())
+
     def rate(self, cid: str, score: int, comment: str | None = None) -> satisfaction.Rating:
         """Rate a resolved conversation (1–5); a second rating replaces the first."""
         with self.db.begin() as conn:

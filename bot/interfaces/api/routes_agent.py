@@ -48,11 +48,12 @@ def claim(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketPub
 def ticket_detail(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> TicketDetail:
     """A ticket with its packet and transcript (also to preview one before claiming it)."""
     t = service.tickets.get(ticket_id)
-    msgs = service.transcript(t.conversation_id)[1] if t.conversation_id else []
+    state, msgs = service.transcript(t.conversation_id) if t.conversation_id else (None, [])
     named = {t.intent, t.packet.get("intent"), *(c.get("intent") for c in t.packet.get("candidates", []))}
     titles = {i: service._title(i, t.language or "en") for i in named if i}
     return TicketDetail(**TicketPublic.of(t).model_dump(), packet=t.packet,
-                        transcript=[MessagePublic.of(m) for m in msgs], titles=titles)
+                        transcript=[MessagePublic.of(m) for m in msgs], titles=titles,
+                        contact_email=state.contact if state else None)
 
 
 @router.get("/search", response_model=TicketsPublic)

@@ -17,6 +17,7 @@ from bot.interfaces.api.deps import (
 )
 from bot.interfaces.api.schemas import (
     ButtonPublic,
+    ContactIn,
     ContextIn,
     ConversationCreate,
     ConversationCreated,
@@ -85,7 +86,8 @@ def send_message(conversation_id: ConversationId, body: MessageCreate, request: 
     turn = service.send(conversation_id, body.text, body.idempotency_key, ctx)
     get_context(request).metrics.turn(turn)
     return TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
-                      replayed=turn.replayed, user_message=MessagePublic.of(turn.user_message),
+                      replayed=turn.replayed, long_wait=service.long_wait(turn.ticket_id),
+                      user_message=MessagePublic.of(turn.user_message),
                       replies=[MessagePublic.of(m) for m in turn.replies])
 
 
@@ -95,8 +97,16 @@ def read_transcript(conversation_id: ConversationId, service: ServiceDep,
                                       description="Only messages after this sequence number.")
                     ) -> TranscriptPublic:
     state, msgs = service.transcript(conversation_id, after)
+    ticket_id = service.conversation_ticket(conversation_id) if state.state.value == "queued" else None
     return TranscriptPublic(conversation_id=conversation_id, state=state.state.value, language=state.lang,
+                            long_wait=service.long_wait(ticket_id), contact_left=state.contact is not None,
                             messages=[MessagePublic.of(m) for m in msgs])
+
+
+@router.post("/conversations/{conversation_id}/contact", status_code=204, tags=["conversations"])
+def leave_contact(conversation_id: ConversationId, body: ContactIn, service: ServiceDep) -> None:
+    """Leave an e-mail address for the reply while waiting for a person (shown to the agent)."""
+    service.leave_contact(conversation_id, body.email)
 
 
 @router.post("/conversations/{conversation_id}/csat", response_model=CsatPublic, tags=["conversations"],

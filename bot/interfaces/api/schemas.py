@@ -87,11 +87,18 @@ class MessagePublic(FromDomain):
     created_at: float
 
 
+class ContactIn(BaseModel):
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                       description="Where the user also wants the reply.")
+
+
 class TurnPublic(BaseModel):
     conversation_id: str
     state: str
     ticket_id: str | None
     replayed: bool
+    long_wait: bool = Field(False, description="A person will take longer than 3 hours: the widget offers to leave "
+                                               "an e-mail address (POST /conversations/{id}/contact).")
     user_message: MessagePublic
     replies: list[MessagePublic]
 
@@ -100,6 +107,8 @@ class TranscriptPublic(BaseModel):
     conversation_id: str
     state: str
     language: str
+    long_wait: bool = False
+    contact_left: bool = False
     messages: list[MessagePublic]
 
 
@@ -137,6 +146,7 @@ class TicketDetail(TicketPublic):
     transcript: list[MessagePublic]
     titles: dict[str, str] = Field({}, description="Titles of the intents and entries the packet names, in the "
                                                    "ticket's language.")
+    contact_email: str | None = Field(None, description="An e-mail address the user left for the reply.")
 
 
 class TicketsPublic(BaseModel):

@@ -63,3 +63,15 @@ def test_an_agent_resolution_is_rated_for_that_agent(client):
     client.post(f"/agent/tickets/{tid}/resolve", json={"claim_token": t["claim_token"]}, headers=H(KEYS["agent"]))
     body = rate(client, cid, token, score=5).json()
     assert body["answered_by"] == "agent" and body["agent"] == "ann" and body["intent"] == "account_hacked"
+
+
+def test_a_waiting_user_can_leave_an_e_mail_address(client):
+    cid, token = new_conv(client)
+    turn = say(client, cid, token, "/human")
+    assert turn["long_wait"] is (turn["state"] == "queued")
+    r = client.post(f"/conversations/{cid}/contact", json={"email": "nope"}, headers=H(token))
+    assert r.status_code == 422
+    assert client.post(f"/conversations/{cid}/contact", json={"email": "jo@example.com"}, headers=H(token)).status_code == 204
+    assert client.get(f"/conversations/{cid}/messages", headers=H(token)).json()["contact_left"] is True
+    t = client.post("/agent/claim-next", headers=H(KEYS["agent"])).json()
+    assert client.get(f"/agent/tickets/{t['id']}", headers=H(KEYS["agent"])).json()["contact_email"] == "jo@example.com"

@@ -109,6 +109,8 @@
       .filter(Boolean).filter((x, i, all) => all.indexOf(x) === i).map(x => el("option", { value: x }, named(x))));
     const firstUser = (p.transcript || []).find(m => m.role === "user");
     $("t-problem").textContent = firstUser ? `“${firstUser.text.slice(0, 200)}”` : (p.reason || "");
+    if (detail.contact_email)
+      rows.push(el("p", { class: "contact-email" }, el("strong", {}, "E-mail left by the user: "), detail.contact_email));
     for (const n of p.transfer_notes || [])
       rows.push(el("div", { class: "notice transfer-note" }, el("strong", {}, `Note from ${n.by}: `), n.note));
     if (p.suggested_reply) {

@@ -112,6 +112,26 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // A long wait: offer to leave an e-mail address for the reply (optional).
+  function offerContact() {
+    if (!conv || conv.contact || log.querySelector(".contact")) return;
+    const email = el("input", { type: "email", id: "contact-email", autocomplete: "email", "aria-label": t("contact_label"),
+                                placeholder: t("contact_label") });
+    const box = el("form", { class: "contact", "aria-label": t("contact_ask") }, el("p", {}, t("contact_ask")),
+      el("div", { class: "row" }, email, el("button", { type: "submit" }, t("contact_send"))));
+    box.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      if (!email.value.trim() || !email.checkValidity()) { email.focus(); return; }
+      try {
+        await api(`/conversations/${conv.id}/contact`, { method: "POST", token: conv.token, body: { email: email.value.trim() } });
+        conv.contact = true; storage.setItem(STORE, JSON.stringify(conv));
+        box.replaceChildren(el("p", { role: "status" }, t("contact_thanks")));
+      } catch (e) { email.setAttribute("aria-invalid", "true"); email.focus(); }
+    });
+    log.append(box);
+    log.scrollTop = log.scrollHeight;
+  }
+
   function showState(state) {
     if (state === "resolved") askRating();
     const waiting = state === "queued";
@@ -181,6 +201,7 @@
       render(turn.user_message);
       turn.replies.forEach(render);
       showState(turn.state);
+      if (turn.long_wait) offerContact();
     } catch (e) {
       if (e.status === 401 || e.status === 404) { storage.removeItem(STORE); conv = null; }
       node.classList.add("failed");
@@ -210,6 +231,7 @@
       if (strings[tr.language] && tr.messages.length) { lang = tr.language; chrome(); }
       tr.messages.forEach(render);
       showState(tr.state);
+      if (tr.long_wait && !tr.contact_left) offerContact();
       follow();
     } catch (e) { storage.removeItem(STORE); conv = null; }
   }

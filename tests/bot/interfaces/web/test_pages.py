@@ -441,3 +441,20 @@ def test_golden_questions_are_managed_on_their_own_screen(live, new_page):
     ed.once("dialog", lambda d: d.accept())
     ed.locator("#golden tr[data-golden]").get_by_role("button", name="Remove").click()
     ed.locator("#golden", has_text="protects nothing").wait_for()
+
+
+def test_a_long_wait_offers_to_leave_an_e_mail_address_the_agent_then_sees(live, new_page, page):
+    page.goto(f"{live.url}/chat")
+    ask(page, "/human")                                                        # P2: the next business day
+    page.locator("#banner", has_text="queue").wait_for()
+    assert "P2" not in page.locator(".msg.bot").last.inner_text()             # no internal codes
+    page.fill("#contact-email", "not an address")
+    page.locator(".contact button").click()
+    expect(page.locator("#contact-email")).to_be_focused()                     # refused in the page
+    page.fill("#contact-email", "jo@example.com")
+    page.locator(".contact button").click()
+    page.locator(".contact", has_text="also go to your e-mail").wait_for()
+    agent = signed_in(new_page, live, "agent", "/agent")
+    agent.locator("#queue .ticket").first.wait_for()
+    agent.click("#claim-next")
+    agent.locator("#packet .contact-email", has_text="jo@example.com").wait_for()
