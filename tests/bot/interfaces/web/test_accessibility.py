@@ -92,3 +92,53 @@ def test_staff_pages(live, ctx, size):
     login = ctx(size)
     login.goto(f"{live.url}/login")
     assert_accessible(login, "sign-in")
+
+
+def test_phone_staff_can_reach_every_action(live, ctx):
+    """On a phone: the console's claim, reply and resolve, and the editor's publish, all reachable
+    (one column, nothing off screen)."""
+    user = ctx(PHONE)
+    user.goto(f"{live.url}/chat")
+    ask(user, "/human")
+    user.locator("#banner", has_text="queue").wait_for()
+    agent = ctx(PHONE)
+    sign_in(agent, live.url, KEYS["agent"], "/agent")
+    agent.locator("#queue .ticket").first.wait_for()
+    agent.locator("#claim-next").click()
+    agent.locator("#reply").fill("Hello from a phone.")
+    for control in ("#send-reply", "#resolve", "#transfer"):
+        box = agent.locator(control).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], control   # on screen
+    agent.locator("#send-reply").click()
+    user.locator(".msg.agent", has_text="Hello from a phone.").wait_for()
+    agent.locator("#resolve").click()
+    agent.locator("#placeholder").wait_for()
+    assert agent.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]   # no sideways scroll
+
+    editor = ctx(PHONE)
+    sign_in(editor, live.url, KEYS["editor"], "/editor")
+    editor.locator('[data-entry="fees"]').click()
+    box = editor.locator("#publish").bounding_box()
+    assert box and box["x"] + box["width"] <= PHONE["width"]
+    assert editor.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    editor.fill("#golden-question", "fee per trade")
+    editor.fill("#golden-expected", "faq/fees")
+    editor.locator("#golden-form button").click()
+    editor.locator("#golden tr[data-golden]").first.wait_for()
+    assert_accessible(editor, "editor with golden questions")
+
+
+def test_the_chat_works_by_keyboard_alone(live, ctx):
+    page = ctx(DESKTOP)
+    page.goto(f"{live.url}/chat")
+    page.locator("#send", has_text="Send").wait_for()
+    page.keyboard.type("what are the trading fees")
+    page.keyboard.press("Enter")
+    yes = page.locator(".choices button", has_text="Yes")
+    yes.wait_for()
+    yes.focus()
+    page.keyboard.press("Enter")
+    page.locator(".csat button").first.wait_for()
+    page.locator(".csat button", has_text="5").focus()
+    page.keyboard.press("Enter")
+    page.locator(".csat .thanks").wait_for()
