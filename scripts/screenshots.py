@@ -111,6 +111,14 @@ def main() -> None:
             chat(user, "is there a limit on how much I can take out per day")
             user.screenshot(path=str(args.out / "chat.png"))
 
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1,
+                                        is_mobile=True, has_touch=True).new_page()
+            phone.goto(f"{base}/chat")
+            chat(phone, "what are the trading fees")
+            phone.locator(".choices button", has_text="Yes").click()
+            phone.locator(".csat button").first.wait_for()
+            phone.screenshot(path=str(args.out / "chat_phone_rating.png"))
+
             zh = browser.new_context(**view, locale="zh-CN").new_page()
             zh.set_viewport_size({"width": 720, "height": 800})
             zh.goto(f"{base}/chat?lang=zh")
@@ -122,7 +130,10 @@ def main() -> None:
 
             agent = browser.new_context(**view).new_page()
             sign_in(agent, base, AGENT, "/agent")
-            agent.locator("#queue .ticket", has_text="account_hacked").first.click()   # the user's ticket
+            agent.locator("#queue .ticket", has_text="account_hacked").first.click()   # a preview of the ticket
+            agent.locator("#preview-bar").wait_for()
+            agent.screenshot(path=str(args.out / "agent_preview.png"))
+            agent.click("#claim-this")
             agent.locator("#packet", has_text="Predicted priority").wait_for()
             agent.fill("#reply", "Hi, this is Ann from support. I have frozen withdrawals on your account; "
                                  "let's secure it together.")
@@ -138,7 +149,7 @@ def main() -> None:
             editor.locator('[data-entry="trading_fees"]').click()
             editor.fill("#try-text", "how much do you charge per trade")
             editor.click("#try-form button")
-            editor.locator("#try-route").wait_for()
+            editor.locator("#customer-view .msg.bot").first.wait_for()
             editor.screenshot(path=str(args.out / "editor.png"), full_page=True)
             import httpx
 
@@ -156,18 +167,29 @@ def main() -> None:
             dash.locator("#containment", has_text="%").wait_for()
             dash.locator("#plots img").first.wait_for()
             dash.wait_for_function("[...document.querySelectorAll('#plots img')].every(i => i.complete)")
+            dash.locator('[data-figure="csat"]').wait_for()
             dash.screenshot(path=str(args.out / "dashboard.png"), full_page=True)
 
             host = browser.new_context(**view).new_page()
-            host.set_content(f"""<html><body style="font-family:system-ui;padding:2rem;background:#fafafa">
+            site = f"""<html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head>
+                <body style="font-family:system-ui;padding:2rem;background:#fafafa">
                 <h1>Example Exchange</h1><p>Any site: one script tag adds the support widget.</p>
-                <script src="{base}/static/embed.js" data-lang="en"></script></body></html>""")
+                <script src="{base}/static/embed.js" data-lang="en"></script></body></html>"""
+            host.set_content(site)
             host.locator("button", has_text="Chat with us").click()
             host.frame_locator("iframe").locator("#text").fill("where can I download the app")
             host.frame_locator("iframe").locator("#send").click()
             host.frame_locator("iframe").locator(".msg.user").wait_for()
             host.frame_locator("iframe").locator(".msg.bot").nth(1).wait_for()
             host.screenshot(path=str(args.out / "embed.png"))
+
+            small = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+            small.set_content(site)
+            small.locator("#triage-chat-button").click()
+            small.frame_locator("iframe").locator("#text").fill("how do I reset my password")
+            small.frame_locator("iframe").locator("#send").click()
+            small.frame_locator("iframe").locator(".msg.bot").nth(1).wait_for()
+            small.screenshot(path=str(args.out / "embed_phone.png"))
             browser.close()
         server.should_exit = True
     for f in sorted(args.out.glob("*.png")):

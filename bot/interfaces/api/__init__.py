@@ -53,6 +53,11 @@ def _monitor(service, dispatcher, metrics, stop: threading.Event, every: float) 
             log.exception("SLA monitor failed; retrying")
 
 
+def ticket_card(service: ChatService, t) -> dict:
+    """A ticket for the console's lists, with its topic's title (not an intent id)."""
+    return TicketPublic.of(t).model_dump() | {"title": service._title(t.intent, t.language or "en") if t.intent else None}
+
+
 def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher | None = None,
                monitor_seconds: float | None = None) -> FastAPI:
     """Build the app from the objects it is given. With `monitor_seconds`, a background thread
@@ -75,7 +80,7 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
         login_failures=RateLimiter(settings.login_failures_per_minute),
         metrics=metrics, feed=ChangeFeed(service.db),
         streams=StreamSlots(settings.max_streams_per_caller),
-        board=QueueBoard(service.tickets, render=lambda ts: [TicketPublic.of(t).model_dump() for t in ts]))
+        board=QueueBoard(service.tickets, render=lambda ts: [ticket_card(service, t) for t in ts]))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -26,7 +26,7 @@ from bot.interfaces.api.deps import (
     get_context,
     session_staff,
 )
-from bot.interfaces.api.schemas import MessagePublic, TicketPublic
+from bot.interfaces.api.schemas import MessagePublic
 from bot.support import dashboard, revocations
 from escalation.staffing import WEEKDAYS
 
@@ -156,13 +156,15 @@ def conversation_events(conversation_id: ConversationId, request: Request, servi
 
 
 def _board(ctx: AppContext, agent: str, fresh: bool = False) -> dict:
+    from bot.interfaces.api import ticket_card
+
     """The head of the queue (shared by every console of this process; `fresh` reads it anew)
     and the agent's own tickets."""
     now = ctx.service.clock()
     head = ctx.board.head(now, ctx.feed.tickets_tick, fresh)
     mine = ctx.service.tickets.claimed_by(agent, now)
     return {"now": now, "queue": head.rendered, "queue_total": head.total,
-            "mine": [TicketPublic.of(t).model_dump() for t in mine]}
+            "mine": [ticket_card(ctx.service, t) for t in mine]}
 
 
 @router.get("/agent/board", tags=["agents"])
@@ -224,7 +226,8 @@ def stats(staff: CurrentStaff, service: ServiceDep, request: Request,
             "containment_rate": s.containment_rate, "messages": s.messages, "routes": s.routes,
             "escalations": s.escalations, "breaches": s.breaches, "waiting": s.waiting,
             "median_wait_seconds": s.median_wait_seconds,
-            "busiest": [{"intent": b.intent, "messages": b.messages, "escalated": b.escalated} for b in s.busiest],
+            "busiest": [{"intent": b.intent, "title": service._title(b.intent, "en"), "messages": b.messages,
+                         "escalated": b.escalated} for b in s.busiest],
             # The alarm: round-the-clock tickets that paged on-call and still wait for a claim.
             "oncall_paging": [{"ticket_id": t.id, "priority": t.priority.value, "team": t.team,
                                "waiting_seconds": round(now - t.created_at), "paged_at": t.paged_at}

@@ -28,7 +28,7 @@
     return wrap;
   }
 
-  const label = t => (t.intent && (titles[t.intent] || t.intent)) || t.domain || "conversation";
+  const label = t => t.title || (t.intent && (titles[t.intent] || t.intent)) || t.domain || "conversation";
   function card(t, mine) {
     return el("button", { type: "button", class: `ticket prio-${t.priority}${current && current.id === t.id ? " active" : ""}`,
                           "data-ticket": t.id, "aria-current": current && current.id === t.id ? "true" : null,

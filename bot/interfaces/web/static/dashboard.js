@@ -152,8 +152,8 @@
     $("oncall").textContent = paging.length === 0 ? "" :
       `On-call paged: ${paging.length} urgent ticket${paging.length > 1 ? "s" : ""} waiting outside working hours ` +
       `(longest ${duration(Math.max(...paging.map(p => p.waiting_seconds)))}). Paging repeats until claimed.`;
-    $("busiest").replaceChildren(el("tr", {}, el("th", {}, "intent"), el("th", {}, "messages"), el("th", {}, "escalated")),
-      ...(s.busiest.length ? s.busiest.map(b => el("tr", {}, el("td", {}, b.intent), el("td", {}, b.messages), el("td", {}, b.escalated)))
+    $("busiest").replaceChildren(el("tr", {}, el("th", {}, "topic"), el("th", {}, "questions"), el("th", {}, "handed to a person")),
+      ...(s.busiest.length ? s.busiest.map(b => el("tr", {}, el("td", { title: b.intent }, b.title || b.intent), el("td", {}, b.messages), el("td", {}, b.escalated)))
                            : [el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No messages in this period."))]));
   }
 
