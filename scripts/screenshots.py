@@ -130,7 +130,7 @@ def main() -> None:
 
             agent = browser.new_context(**view).new_page()
             sign_in(agent, base, AGENT, "/agent")
-            agent.locator("#queue .ticket", has_text="account_hacked").first.click()   # a preview of the ticket
+            agent.locator('#queue .ticket[data-ticket]', has_text="hacked").first.click()   # a preview of the ticket
             agent.locator("#preview-bar").wait_for()
             agent.screenshot(path=str(args.out / "agent_preview.png"))
             agent.click("#claim-this")
