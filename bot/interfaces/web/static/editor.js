@@ -283,6 +283,18 @@
     }, "Added.");
   });
 
+  // Two screens: the entries (with "try it", history and suggestions) and the golden questions.
+  function screen() {
+    const isGolden = location.hash === "#golden";
+    $("entries-screen").classList.toggle("hidden", isGolden);
+    $("golden-screen").classList.toggle("hidden", !isGolden);
+    $("tab-entries").toggleAttribute("aria-current", !isGolden);
+    $("tab-golden").toggleAttribute("aria-current", isGolden);
+    if (isGolden) golden();
+  }
+  window.addEventListener("hashchange", screen);
+  screen();
+
   refresh();
   suggestions();
   golden();

@@ -121,6 +121,7 @@ def test_phone_staff_can_reach_every_action(live, ctx):
     box = editor.locator("#publish").bounding_box()
     assert box and box["x"] + box["width"] <= PHONE["width"]
     assert editor.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    editor.locator("#tab-golden").click()
     editor.fill("#golden-question", "fee per trade")
     editor.fill("#golden-expected", "faq/fees")
     editor.locator("#golden-form button").click()

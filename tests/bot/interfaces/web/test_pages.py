@@ -425,13 +425,17 @@ def test_the_console_says_when_its_live_stream_drops(live, new_page):
 
 def test_golden_questions_are_managed_on_their_own_screen(live, new_page):
     ed = signed_in(new_page, live, "editor", "/editor")
+    ed.click("#tab-golden")                                                      # their own screen
+    expect(ed.locator("#entries-screen")).to_be_hidden()
     ed.fill("#golden-question", "how much is one trade")
     ed.fill("#golden-expected", "faq/fees")
     ed.locator("#golden-form button").click()
     row = ed.locator("#golden tr[data-golden]")
     expect(row).to_have_count(1)
+    ed.click("#tab-entries")
     ed.locator('[data-entry="fees"]').click()
     ed.locator("#protected", has_text="how much is one trade").wait_for()       # what protects this entry
+    ed.click("#tab-golden")
     row.locator("input").first.fill("what does one trade cost")
     row.get_by_role("button", name="Save").click()
     ed.locator("#golden-result", has_text="Saved").wait_for()
