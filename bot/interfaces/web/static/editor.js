@@ -283,14 +283,38 @@
     }, "Added.");
   });
 
-  // Two screens: the entries (with "try it", history and suggestions) and the golden questions.
+  // -- canned replies (for agents) -------------------------------------------------------------
+  async function cannedList() {
+    const list = await api("/editor/canned");
+    $("canned-list").replaceChildren(el("tr", {}, el("th", {}, "title"), el("th", {}, "text"), el("th", {})),
+      ...(list.length ? list.map(c => el("tr", { "data-canned": c.id }, el("td", {}, c.title), el("td", {}, c.text),
+        el("td", {}, el("button", { type: "button", class: "danger", onclick: async () => {
+          if (!confirm(`Delete the canned reply “${c.title}”?`)) return;
+          await api(`/editor/canned/${c.id}`, { method: "DELETE" }); cannedList(); } }, "Delete"))))
+        : [el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No canned replies yet."))]));
+  }
+  $("canned-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const title = $("canned-name").value.trim(), text = $("canned-text").value.trim();
+    if (!title || !text) return;
+    const id = (title.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60)) || "reply";
+    try {
+      await api(`/editor/canned/${id}`, { method: "PUT", body: { title, text } });
+      $("canned-name").value = ""; $("canned-text").value = "";
+      $("canned-result").replaceChildren(el("p", { class: "success" }, "Saved: agents can insert it with “/”."));
+    } catch (e) { $("canned-result").replaceChildren(el("p", { class: "error" }, e.message)); }
+    cannedList();
+  });
+
+  // Screens: the entries (with "try it", history and suggestions), golden questions, canned replies.
   function screen() {
-    const isGolden = location.hash === "#golden";
-    $("entries-screen").classList.toggle("hidden", isGolden);
-    $("golden-screen").classList.toggle("hidden", !isGolden);
-    $("tab-entries").toggleAttribute("aria-current", !isGolden);
-    $("tab-golden").toggleAttribute("aria-current", isGolden);
-    if (isGolden) golden();
+    const which = { "#golden": "golden", "#canned": "canned" }[location.hash] || "entries";
+    for (const name of ["entries", "golden", "canned"]) {
+      $(`${name}-screen`).classList.toggle("hidden", name !== which);
+      $(`tab-${name}`).toggleAttribute("aria-current", name === which);
+    }
+    if (which === "golden") golden();
+    if (which === "canned") cannedList();
   }
   window.addEventListener("hashchange", screen);
   screen();

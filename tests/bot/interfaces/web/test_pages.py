@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.bot.interfaces.web.conftest import KEYS, sign_in
+from tests.bot.interfaces.web.conftest import KEYS, assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -436,6 +436,7 @@ def test_golden_questions_are_managed_on_their_own_screen(live, new_page):
     ed.locator('[data-entry="fees"]').click()
     ed.locator("#protected", has_text="how much is one trade").wait_for()       # what protects this entry
     ed.click("#tab-golden")
+    ed.wait_for_load_state("networkidle")                                        # the list, reloaded
     row.locator("input").first.fill("what does one trade cost")
     row.get_by_role("button", name="Save").click()
     ed.locator("#golden-result", has_text="Saved").wait_for()
@@ -462,3 +463,16 @@ def test_a_long_wait_offers_to_leave_an_e_mail_address_the_agent_then_sees(live,
     agent.locator("#queue .ticket").first.wait_for()
     agent.click("#claim-next")
     agent.locator("#packet .contact-email", has_text="jo@example.com").wait_for()
+
+
+def test_editors_manage_canned_replies_agents_insert(live, new_page):
+    ed = signed_in(new_page, live, "editor", "/editor")
+    ed.click("#tab-canned")
+    ed.fill("#canned-name", "Looking into it")
+    ed.fill("#canned-text", "Thanks for waiting, I'm checking this now.")
+    ed.locator("#canned-form button").click()
+    ed.locator('#canned-list [data-canned="looking-into-it"]').wait_for()
+    assert_accessible(ed, "editor: canned replies")
+    ed.once("dialog", lambda d: d.accept())
+    ed.locator('#canned-list [data-canned="looking-into-it"] button').click()
+    ed.locator("#canned-list", has_text="No canned replies yet").wait_for()
