@@ -95,6 +95,8 @@ class Outcome:
     escalate: Escalation | None = None
     decision: Decision | None = None  # set when this step classified a new question
     learned: list[Learned] = field(default_factory=list)
+    #: The user's answer to "Did this solve it?": (the intent answered, whether it helped).
+    helped: tuple[str, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -220,14 +222,16 @@ def step(s: ConvState, text: str, k: Knowledge) -> Outcome:
             offered = _last_answer(s)
             s.tried.append({"user": "solved"})
             s.state, s.pending, s.failed = State.RESOLVED, None, 0
-            out = Outcome(s, [Reply(t(s.lang, "glad"))])
+            out = Outcome(s, [Reply(t(s.lang, "glad"))], helped=(offered, True) if offered else None)
             if offered and offered != (s.last_decision or {}).get("intent"):
                 out.learned.append(Learned("chose", p.question, offered))  # not the bot's first guess
             return out
         if msg == "/no" or low in _NO:
+            offered = _last_answer(s)
             s.tried.append({"user": "not solved"})
             out = _after_failure(s, k, "the answers offered did not solve it", retry=p)
             out.learned.append(Learned("not_helped", p.question))
+            out.helped = (offered, False) if offered else None
             return out
     if p is not None and p.kind == "choose":
         if msg.startswith("/choose "):

@@ -31,7 +31,7 @@ from bot.core.vocabulary import OUT_OF_SCOPE, Complexity, Priority, faq_id_of, f
 from bot.ml.engine import TriageEngine
 from bot.ml.policy import Decision
 from bot.support import conversations as conv_db
-from bot.support import desk, promotions, satisfaction, signals
+from bot.support import desk, feedback, promotions, satisfaction, signals
 from bot.support.conversations import Message
 from bot.support.dialogue import (
     HUMAN_INTENTS,
@@ -451,6 +451,8 @@ class ChatService:
                 conv_db.tag_message(conn, user_msg.id, outcome.decision.intent, outcome.decision.route.value)
             for learned in outcome.learned:
                 signals.record(conn, learned, cid, state.lang, now)
+            if outcome.helped is not None and faq_id_of(outcome.helped[0]):
+                feedback.record_feedback(conn, faq_id_of(outcome.helped[0]), outcome.helped[1], "chat", state.lang, now)
             replies = list(outcome.replies)
             ticket_id = None
             if outcome.escalate is not None:

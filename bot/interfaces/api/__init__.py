@@ -66,6 +66,7 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
         routes_agent,
         routes_chat,
         routes_editor,
+        routes_help,
         routes_web,
     )
 
@@ -115,6 +116,7 @@ def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher 
     app.include_router(routes_agent.status_router)
     app.include_router(routes_editor.router)
     app.include_router(routes_web.router)
+    app.include_router(routes_help.router)
     app.include_router(routes_web.pages)
     app.mount("/static", StaticFiles(directory=routes_web.WEB / "static"), name="static")
 

@@ -1,6 +1,6 @@
 """satisfaction ratings (one per conversation, with who gave the help); what conversations teach
 (labelled and unanswered questions, for the editors' suggestions); model promotions (which model the
-desk serves) and the model that wrote each bot reply; canned replies
+desk serves) and the model that wrote each bot reply; canned replies; answer feedback (help center and chat)
 
 Revision ID: 0010
 Revises: 0009
@@ -58,6 +58,16 @@ def upgrade():
     )
     op.add_column("messages", sa.Column("model", sa.String(160), nullable=True))
     op.create_table(
+        "answer_feedback",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("faq_id", sa.String(128), nullable=False),
+        sa.Column("helpful", sa.Boolean, nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("lang", sa.String(16), nullable=True),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_answer_feedback_faq", "answer_feedback", ["faq_id", "created_at"])
+    op.create_table(
         "canned_replies",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("title", sa.String(120), nullable=False),
@@ -69,6 +79,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_answer_feedback_faq", "answer_feedback")
+    op.drop_table("answer_feedback")
     op.drop_table("canned_replies")
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("model")

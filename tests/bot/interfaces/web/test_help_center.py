@@ -1,0 +1,73 @@
+"""The help center in a browser: search in English and Chinese, article feedback, a published
+edit visible at once, no JavaScript needed, accessible at phone and desktop sizes."""
+import httpx
+import pytest
+
+from tests.bot.interfaces.web.conftest import KEYS, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def reader(browser):
+    contexts = []
+
+    def make(**kw):
+        c = browser.new_context(**kw)
+        contexts.append(c)
+        p = c.new_page()
+        p.set_default_timeout(15_000)
+        return p
+
+    yield make
+    for c in contexts:
+        c.close()
+
+
+def test_search_read_and_rate_an_article_without_javascript(live, reader):
+    page = reader(java_script_enabled=False, locale="en-US")
+    page.goto(f"{live.url}/help")
+    assert page.locator("h1").inner_text() == "Help center"
+    page.fill("#help-q", "what are the trading fees")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="what are the trading fees").first.click()
+    page.locator("article", has_text="Trading costs 0.1% per trade.").wait_for()
+    page.get_by_role("button", name="Yes").click()                            # a plain form post
+    page.locator("#feedback-thanks").wait_for()
+
+
+def test_chinese_search_and_nonsense(live, reader):
+    page = reader(locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page.goto(f"{live.url}/help")
+    page.locator("h1", has_text="帮助中心").wait_for()
+    page.fill("#help-q", "交易手续费是多少")
+    page.locator("form[role=search] button").click()
+    page.locator(".help-results a").first.click()
+    page.locator("article", has_text="每笔交易收取0.1%手续费").wait_for()
+    page.fill("#help-q", "qwv zzk pplt")
+    page.locator("form[role=search] button").click()
+    page.locator("#no-results a", has_text="在线咨询").wait_for()                 # nothing found: the chat
+
+
+def test_a_published_edit_is_on_the_help_center_at_once(live, reader):
+    page = reader(locale="en-US")
+    body = {"questions": ["where is the desktop app"], "answers": {"en": "Download it from our website."},
+            "tags": ["apps"], "titles": {"en": "Desktop app"}}
+    r = httpx.put(f"{live.url}/editor/faq/desktop", json=body, headers={"Authorization": f"Bearer {KEYS['editor']}"})
+    assert r.status_code == 200
+    page.goto(f"{live.url}/help")
+    page.get_by_role("link", name="Desktop app").click()
+    page.locator("article", has_text="Download it from our website.").wait_for()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 800}],
+                         ids=["phone", "desktop"])
+def test_help_pages_are_accessible(live, reader, viewport):
+    page = reader(viewport=viewport, locale="en-US")
+    page.goto(f"{live.url}/help")
+    assert_accessible(page, "help center home")
+    page.goto(f"{live.url}/help/search?q=trading+fees")
+    assert_accessible(page, "help center search")
+    page.goto(f"{live.url}/help/a/fees")
+    assert_accessible(page, "help center article")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
