@@ -81,6 +81,8 @@ class Message:
     author: str | None
     created_at: float
     reply_to: str | None = None
+    #: For a bot's answer from the FAQ: the help center article it comes from.
+    article: str | None = None
 
 
 @dataclass
@@ -101,8 +103,9 @@ def token_matches(token: str, token_hash: str) -> bool:
 
 
 def _msg(r) -> Message:
+    fid = r.intent[len("faq/"):] if r.role == "bot" and r.intent and r.intent.startswith("faq/") else None
     return Message(r.id, r.seq, r.role, r.text, [Button(**b) for b in json.loads(r.buttons)], r.author,
-                   r.created_at, r.reply_to)
+                   r.created_at, r.reply_to, f"/help/a/{fid}" if fid else None)
 
 
 def create(conn, now: float, channel: str = "api", sender_key: str | None = None,
@@ -157,12 +160,12 @@ def save_state(conn, cid: str, state: ConvState, now: float, ticket_id: str | No
 
 def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[Button] = (),
                 author: str | None = None, idem_key: str | None = None, reply_to: str | None = None,
-                model: str | None = None) -> Message:
+                model: str | None = None, about: str | None = None) -> Message:
     mid = str(uuid.uuid4())
     conn.execute(messages.insert().values(
         id=mid, conversation_id=cid, role=role, text=text,
         buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
-        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model))
+        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about))
     r = conn.execute(select(messages).where(messages.c.id == mid)).one()
     return _msg(r)
 

@@ -38,6 +38,7 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
+    about: str | None = None  # the intent an answer comes from (an FAQ answer links to its article)
 
 
 @dataclass
@@ -127,7 +128,8 @@ def _offer_answer(s: ConvState, intent: str, text: str, rest: list[str], questio
                   lead: str | None = None) -> Outcome:
     s.state, s.pending = State.AWAITING, Pending("solved", rest, question)
     s.tried.append({"offered": intent, "as": "answer"})
-    replies = ([Reply(lead)] if lead else []) + [Reply(text), Reply(t(s.lang, "solved?"), _solved_buttons(s.lang))]
+    replies = ([Reply(lead)] if lead else []) + [Reply(text, about=intent),
+                                                 Reply(t(s.lang, "solved?"), _solved_buttons(s.lang))]
     return Outcome(s, replies)
 
 

@@ -469,7 +469,7 @@ class ChatService:
                                                topic=self._title(incident.intent, state.lang))))
             model = self.engine.model_id
             stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id,
-                                          model=model) for r in replies]
+                                          model=model, about=r.about) for r in replies]
             conv_db.save_state(conn, cid, state, now, ticket_id)
             return Turn(cid, user_msg, stored, state.state, ticket_id or conv.ticket_id,
                         route=outcome.decision.route.value if outcome.decision else None,

@@ -85,6 +85,7 @@ class MessagePublic(FromDomain):
     buttons: list[ButtonPublic] = []
     author: str | None = None
     created_at: float
+    article: str | None = Field(None, description="For an answer from the FAQ: its help center article.")
 
 
 class ContactIn(BaseModel):

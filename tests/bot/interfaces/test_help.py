@@ -60,3 +60,11 @@ def test_a_published_edit_shows_at_once_and_a_draft_never(client):
     sitemap = client.get("/sitemap.xml")
     assert sitemap.headers["content-type"].startswith("application/xml")
     assert "/help/a/desktop?lang=zh" in sitemap.text and "/help/a/fees?lang=en" in sitemap.text
+
+
+def test_chat_answers_link_to_their_article(client):
+    cid, token = test_api.new_conv(client)
+    r = client.post(f"/conversations/{cid}/messages", json={"text": "what are the trading fees"}, headers=H(token))
+    answer, question = r.json()["replies"]
+    assert answer["article"] == "/help/a/fees" and question["article"] is None
+    assert client.get(answer["article"]).status_code == 200

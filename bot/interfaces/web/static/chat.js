@@ -76,7 +76,10 @@
       const mine = [...log.querySelectorAll(".msg.user.pending")].find(n => n.dataset.text === m.text);
       if (mine) { mine.replaceWith(bubble("user", text)); log.scrollTop = log.scrollHeight; return; }
     }
-    log.append(bubble(m.role, text, m.author));
+    const node = bubble(m.role, text, m.author);
+    if (m.article) node.append(el("a", { class: "article-link", href: `${m.article}?lang=${lang}`, target: "_blank",
+                                         rel: "noopener" }, t("widget_article")));
+    log.append(node);
     if (m.buttons && m.buttons.length) {
       clearChoices();
       log.append(el("div", { class: "choices", role: "group", "aria-label": t("widget_options") },

@@ -71,3 +71,13 @@ def test_help_pages_are_accessible(live, reader, viewport):
     page.goto(f"{live.url}/help/a/fees")
     assert_accessible(page, "help center article")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def test_a_chat_answer_opens_its_article(live, reader):
+    page = reader(locale="en-US")
+    page.goto(f"{live.url}/chat")
+    page.fill("#text", "what are the trading fees")
+    page.click("#send")
+    link = page.locator(".msg.bot a.article-link")
+    link.wait_for()
+    assert link.get_attribute("href") == "/help/a/fees?lang=en"
