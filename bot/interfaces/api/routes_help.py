@@ -81,6 +81,15 @@ def help_search(request: Request, q: Annotated[str, Query(max_length=500)] = "",
                  empty=t.get("help_no_results", "{q}").format(q=q.strip()))
 
 
+@router.get("/help/articles")
+def help_articles(request: Request, q: Annotated[str, Query(min_length=1, max_length=500)], lang: Lang = None,
+                  limit: Annotated[int, Query(ge=1, le=20)] = 5) -> list[dict]:
+    """The search as JSON (for the chat widget's help search): [{id, title, url}], best first."""
+    code = _lang(request, lang)
+    return [{"id": a.id, "title": a.title, "url": f"/help/a/{a.id}?lang={code}"}
+            for a in _help(request).search(q.strip(), code, limit)]
+
+
 @router.get("/help/c/{category}", response_class=HTMLResponse)
 def help_category(request: Request, category: Annotated[str, PathParam(max_length=64)], lang: Lang = None):
     code = _lang(request, lang)

@@ -47,6 +47,9 @@
     document.getElementById("send").textContent = t("widget_send");
     document.getElementById("new").textContent = t("widget_new");
     document.getElementById("close").setAttribute("aria-label", t("widget_close"));
+    document.getElementById("help-q").placeholder = t("widget_help_search");
+    document.getElementById("help-q").setAttribute("aria-label", t("widget_help_search"));
+    document.getElementById("help-go").textContent = t("help_search_button");
   }
 
   function clearChoices() { log.querySelectorAll(".choices").forEach(n => n.remove()); }
@@ -224,6 +227,19 @@
   document.getElementById("new").addEventListener("click", () => {
     stream?.stop(); storage.removeItem(STORE); conv = null; lastSeq = 0; seen.clear(); userSpoke = false;
     log.replaceChildren(el("div", { class: "msg bot" }, t("widget_intro"))); showState(null);
+  });
+
+  // Self-service first: search the help center's articles before (or instead of) chatting.
+  document.getElementById("help-search").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const q = document.getElementById("help-q").value.trim(), out = document.getElementById("help-results");
+    if (!q) { out.replaceChildren(); return; }
+    try {
+      const found = await api(`/help/articles?q=${encodeURIComponent(q)}&lang=${lang}`);
+      out.replaceChildren(found.length
+        ? el("ul", {}, found.map(a => el("li", {}, el("a", { href: a.url, target: "_blank", rel: "noopener" }, a.title))))
+        : el("p", { class: "muted" }, t("widget_help_none")));
+    } catch (e) { out.replaceChildren(el("p", { class: "muted" }, t("widget_error"))); }
   });
 
   chrome();

@@ -81,3 +81,14 @@ def test_a_chat_answer_opens_its_article(live, reader):
     link = page.locator(".msg.bot a.article-link")
     link.wait_for()
     assert link.get_attribute("href") == "/help/a/fees?lang=en"
+
+
+def test_the_widget_searches_the_help_center_before_chatting(live, reader):
+    page = reader(locale="en-US")
+    page.goto(f"{live.url}/chat")
+    page.fill("#help-q", "trading fees")
+    page.click("#help-go")
+    page.locator("#help-results a", has_text="what are the trading fees").wait_for()
+    page.fill("#help-q", "qwv zzk pplt")
+    page.click("#help-go")
+    page.locator("#help-results", has_text="No article matches").wait_for()
