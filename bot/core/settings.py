@@ -192,6 +192,30 @@ class ServiceSettings(BaseSettings):
     #: A starter golden set (`golden: [{question, expected}]`) added to a database that has no
     #: golden questions yet, so the editors' gate protects something on a fresh install.
     golden_seed: Path | None = Path("training_data/golden.yml")
+    #: The e-mail channel (`triage mail`): our address (its domain names our Message-IDs), the
+    #: embedded SMTP receiver, the relay replies go out through, and an IMAP mailbox to poll instead.
+    mail_address: str = "support@triage.localhost"
+    mail_listen_host: str = "127.0.0.1"
+    mail_listen_port: int = Field(2525, ge=1, le=65535)
+    smtp_relay_host: str | None = None
+    smtp_relay_port: int = Field(25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    imap_host: str | None = None
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_folder: str = "INBOX"
+    imap_ssl: bool = True
+    #: Messages larger than this are refused at the door (SMTP 552, the sender's server bounces it).
+    mail_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    #: Messages one sender may send per hour; beyond, they are stored and not answered.
+    mail_rate_per_hour: int = Field(20, ge=1)
+    #: An e-mail gets an answer only at this confidence (no "Did you mean…?" by mail); else a person.
+    mail_answer_threshold: float = Field(0.9, ge=0, le=1)
+    #: Where the help center is for links in e-mails (absolute URLs).
+    public_url: str = "http://127.0.0.1:8000"
     #: How often a server looks for a newly promoted model (`triage promote`).
     model_poll_seconds: float = Field(2.0, gt=0, le=300)
 

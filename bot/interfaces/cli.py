@@ -538,6 +538,47 @@ def actions(
     create_action_app(executor).run(host=host, port=port, single_process=True, access_log=False)
 
 
+@app.command()
+def mail(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model directory (a promoted model wins).")]
+    = Path("models/default"),
+    db: Annotated[Optional[str], typer.Option("--db", help="Database URL. Env: TRIAGE_DATABASE_URL.")] = None,
+    imap: Annotated[bool, typer.Option("--imap", help="Poll the IMAP mailbox (TRIAGE_IMAP_*) instead of "
+                                                      "receiving SMTP.")] = False,
+    every: Annotated[float, typer.Option(min=0.1, help="Seconds between processing rounds.")] = 1.0,
+    encoder: EncoderOpt = None,
+):
+    """The e-mail channel: an SMTP receiver on TRIAGE_MAIL_LISTEN_HOST:PORT (127.0.0.1:2525) for
+    TRIAGE_MAIL_ADDRESS, or an IMAP poller; replies go out through TRIAGE_SMTP_RELAY_HOST."""
+    import signal
+    import threading
+
+    from bot.core.redact import install_log_redaction
+    from bot.interfaces import mail_server, server
+    from bot.support.maildesk import MailDesk
+
+    with cli_errors():
+        settings = _settings(encoder)
+        if db:
+            settings = settings.model_copy(update={"database_url": db})
+        if imap and not settings.imap_host:
+            raise typer.BadParameter("--imap needs TRIAGE_IMAP_HOST (and TRIAGE_IMAP_USER, TRIAGE_IMAP_PASSWORD)")
+        install_log_redaction()
+        service = server.build_app(model, settings).state.context.service
+        desk = MailDesk(service, settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    where = (f"polling {settings.imap_host}" if imap else
+             f"receiving on {settings.mail_listen_host}:{settings.mail_listen_port}")
+    _err(f"triage mail: {settings.mail_address}, {where}; replies via "
+         f"{settings.smtp_relay_host or '(no relay set: replies wait in the outbox)'}"
+         + (f":{settings.smtp_relay_port}" if settings.smtp_relay_host else ""))
+    try:
+        mail_server.run(desk, settings, imap, every, stop)
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     app()
 

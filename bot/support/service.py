@@ -661,10 +661,27 @@ class ChatService:
             ticket = self.tickets.check_claim(ticket_id, agent, token, now, conn)
             if not ticket.conversation_id:
                 raise ConflictError(f"ticket {ticket_id} has no single conversation to reply to (an incident?)")
-            conv_db.load(conn, ticket.conversation_id, lock=True)  # messages of one conversation commit in seq order
+            conv, _ = conv_db.load(conn, ticket.conversation_id, lock=True)  # messages commit in seq order
             msg = conv_db.add_message(conn, ticket.conversation_id, "agent", text, now, author=agent)
             self._move(conn, ticket, State.WITH_AGENT, now, agent)
+            if conv.state.contact:  # an e-mail conversation, or a user who left an address: by mail too
+                self._mail_reply(conn, conv, text, agent, now)
             return msg
+
+    def _mail_reply(self, conn, conv, text: str, agent: str, now: float) -> None:
+        from email.utils import parseaddr
+
+        from bot.support import mail
+
+        address = parseaddr(self.settings.mail_address)[1]
+        domain = address.split("@")[-1]
+        refs = mail.thread_ids(conn, conv.id)
+        local = address.split("@")[0]
+        msg = mail.compose(sender=self.settings.mail_address, to=conv.state.contact,
+                           subject=t(conv.state.lang, "mail_agent_subject"), body=text, in_reply_to=refs[-1] if refs else None,
+                           references=refs, domain=domain, reply_to=f"{local}+{conv.id}@{domain}",
+                           lang=conv.state.lang, automatic=False)
+        mail.enqueue(conn, msg, conv.id, now)
 
     def search_tickets(self, query: str, limit: int = 20) -> list[Ticket]:
         """Tickets by id prefix, intent, or a text in their conversation."""

@@ -34,6 +34,10 @@ def monitor_once(service: ChatService, dispatcher: Dispatcher | None, metrics: M
         log.warning("SLA breached: ticket %s (%s, team %s)", t.id, t.priority.value, t.team)
     if dispatcher is not None:
         dispatcher.deliver_due(service.clock())
+    if service.settings.smtp_relay_host:  # agents' replies to users who left an e-mail address
+        from bot.support.maildesk import MailDesk
+
+        MailDesk(service, service.settings).deliver_due()
 
 
 def _watch_models(service: ChatService, stop: threading.Event, every: float) -> None:

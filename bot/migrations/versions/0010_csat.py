@@ -1,6 +1,6 @@
 """satisfaction ratings (one per conversation, with who gave the help); what conversations teach
 (labelled and unanswered questions, for the editors' suggestions); model promotions (which model the
-desk serves) and the model that wrote each bot reply; canned replies; answer feedback (help center and chat)
+desk serves) and the model that wrote each bot reply; canned replies; answer feedback (help center and chat); the e-mail channel's inbox, outbox and threads
 
 Revision ID: 0010
 Revises: 0009
@@ -68,6 +68,38 @@ def upgrade():
     )
     op.create_index("ix_answer_feedback_faq", "answer_feedback", ["faq_id", "created_at"])
     op.create_table(
+        "mail_inbox",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("message_id", sa.String(255), nullable=False, unique=True),
+        sa.Column("sender", sa.String(320), nullable=False),
+        sa.Column("raw", sa.LargeBinary, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("note", sa.Text, nullable=True),
+        sa.Column("conversation_id", sa.String(36), nullable=True),
+        sa.Column("received_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_mail_inbox_status", "mail_inbox", ["status", "seq"])
+    op.create_index("ix_mail_inbox_sender", "mail_inbox", ["sender", "received_at"])
+    op.create_table(
+        "mail_outbox",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("message_id", sa.String(255), nullable=False, unique=True),
+        sa.Column("conversation_id", sa.String(36), nullable=False),
+        sa.Column("recipient", sa.String(320), nullable=False),
+        sa.Column("raw", sa.LargeBinary, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_at", sa.Float, nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+    op.create_index("ix_mail_outbox_due", "mail_outbox", ["status", "next_at"])
+    op.create_table(
+        "mail_threads",
+        sa.Column("message_id", sa.String(255), primary_key=True),
+        sa.Column("conversation_id", sa.String(36), nullable=False),
+    )
+    op.create_table(
         "canned_replies",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("title", sa.String(120), nullable=False),
@@ -79,6 +111,12 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table("mail_threads")
+    op.drop_index("ix_mail_outbox_due", "mail_outbox")
+    op.drop_table("mail_outbox")
+    op.drop_index("ix_mail_inbox_sender", "mail_inbox")
+    op.drop_index("ix_mail_inbox_status", "mail_inbox")
+    op.drop_table("mail_inbox")
     op.drop_index("ix_answer_feedback_faq", "answer_feedback")
     op.drop_table("answer_feedback")
     op.drop_table("canned_replies")
