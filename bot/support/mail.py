@@ -241,18 +241,19 @@ def compose(*, sender: str, to: str, subject: str, body: str, in_reply_to: str |
         msg["References"] = " ".join(references[-20:])
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["Content-Language"] = lang
     if automatic:  # the bot's answers and acknowledgements: other robots must not answer them
         msg["Auto-Submitted"] = "auto-replied"
     msg["X-Triage-Loop"] = domain
-    msg.set_content(body)
+    msg.set_content(body, cte="quoted-printable")  # 7-bit clean: any relay takes it, 8BITMIME or not
+    msg["Content-Language"] = lang  # after set_content, which resets the Content-* headers
     return msg
 
 
 def enqueue(conn, msg: EmailMessage, conversation_id: str, now: float) -> str:
     mid = str(msg["Message-ID"])
     conn.execute(mail_outbox.insert().values(message_id=mid, conversation_id=conversation_id, recipient=str(msg["To"]),
-                                             raw=bytes(msg), status="queued", attempts=0, next_at=now, created_at=now))
+                                             raw=msg.as_bytes(policy=email.policy.SMTP),  # CRLF line ends
+                                             status="queued", attempts=0, next_at=now, created_at=now))
     remember(conn, mid, conversation_id)
     return mid
 

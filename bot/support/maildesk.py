@@ -115,8 +115,8 @@ class MailDesk:
                 turn = svc.send(cid, "/human", idem_key=f"mail-human:{m.message_id}"[:128])
         elif turn.state is State.AWAITING:
             turn = svc.send(cid, "/human", idem_key=f"mail-human:{m.message_id}"[:128])
-        if body is None and turn.ticket_id and turn.replies:
-            body = "\n\n".join(r.text for r in turn.replies)  # the acknowledgement with the reply time
+        if body is None and turn.replies:  # the acknowledgement with the reply time, or a greeting's reply
+            body = "\n\n".join(r.text for r in turn.replies)
         state, _ = svc.transcript(cid)
         with svc.db.begin() as conn:
             if not mail.mark(conn, seq, "done", conversation_id=cid):
@@ -176,7 +176,7 @@ class MailDesk:
             except (OSError, smtplib.SMTPException) as e:
                 with self.service.db.begin() as conn:
                     mail.failed(conn, r.seq, r.attempts, f"{type(e).__name__}: {e}", self.service.clock())
-                log.warning("mail %s not sent yet (%s); retrying", r.message_id, type(e).__name__)
+                log.warning("mail %s not sent yet (%s: %s); retrying", r.message_id, type(e).__name__, e)
         return done
 
     def run_once(self) -> None:

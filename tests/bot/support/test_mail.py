@@ -181,3 +181,22 @@ def test_parsing_html_quotes_attachments_and_missing_ids():
     assert mail.strip_quoted("好的\n\n在2026年12月1日，客服写道：\n> 之前") == "好的"
     assert mail.strip_signature("what are the fees?\n\nThanks, Jo") == "what are the fees?"
     assert mail.strip_signature("my card\n-- \nJo Smith\nACME") == "my card"
+
+
+def test_a_chinese_question_gets_a_chinese_answer_by_mail(desk):
+    d, sink, settings = desk
+    send(settings, "手续费", "交易手续费是多少")
+    reply = wait_for(lambda: sink.messages and sink.messages[0])
+    assert reply["Content-Language"] == "zh" and ("每笔交易收取0.1%手续费" in reply.get_content()
+                                                  or "客服" in reply.get_content())   # answered, or handed over, in Chinese
+
+
+def test_a_long_answer_is_sent_with_smtp_line_ends(desk):
+    d, sink, settings = desk
+    cid, _ = d.service.create_conversation(channel="email")
+    with d.service.db.begin() as conn:
+        msg = mail.compose(sender="support@desk.test", to="jo@example.com", subject="Long", body="word " * 800,
+                           in_reply_to=None, references=[], domain="desk.test", reply_to=None, lang="en", automatic=True)
+        mail.enqueue(conn, msg, cid, d.service.clock())
+    reply = wait_for(lambda: sink.messages and sink.messages[0])             # a relay refuses bare-LF long lines
+    assert reply.get_content().count("word") == 800
