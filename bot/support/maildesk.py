@@ -14,6 +14,7 @@ import smtplib
 from email.utils import parseaddr
 
 from bot.core.db import reading
+from bot.core.errors import NotFoundError
 from bot.core.i18n import t
 from bot.core.redact import redact_log
 from bot.core.settings import Settings
@@ -73,7 +74,7 @@ class MailDesk:
                         try:
                             conv_db.load(conn, token)
                             cid = token
-                        except Exception:  # noqa: BLE001 - an unknown token starts a new thread
+                        except NotFoundError:  # an unknown token starts a new thread
                             cid = None
         if cid is not None:
             return cid, False

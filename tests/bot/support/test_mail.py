@@ -200,3 +200,64 @@ def test_a_long_answer_is_sent_with_smtp_line_ends(desk):
         mail.enqueue(conn, msg, cid, d.service.clock())
     reply = wait_for(lambda: sink.messages and sink.messages[0])             # a relay refuses bare-LF long lines
     assert reply.get_content().count("word") == 800
+
+
+class FakeImap:
+    """An IMAP mailbox in memory: two unseen messages, one seen; records what was flagged."""
+
+    boxes: dict = {}
+
+    def __init__(self, host, port):
+        self.box = FakeImap.boxes
+
+    def login(self, user, password):
+        assert (user, password) == ("desk", "secret")
+
+    def select(self, folder):
+        assert folder == "INBOX"
+
+    def search(self, charset, criterion):
+        return "OK", [b" ".join(k for k, (_, seen) in self.box.items() if not seen)]
+
+    def fetch(self, num, what):
+        assert what == "(BODY.PEEK[])"                      # reading does not mark it seen
+        return "OK", [(b"1 (BODY[] {n}", self.box[num][0]), b")"]
+
+    def store(self, num, op, flag):
+        self.box[num] = (self.box[num][0], True)
+
+    def logout(self):
+        pass
+
+
+def test_the_imap_poller_stores_before_it_marks_seen(db_engine, tiny_model, fake_embedder, monkeypatch):
+    import imaplib
+
+    from bot.support.maildesk import poll_imap
+
+    settings = Settings(encoder="fake:64", mail_address="support@desk.test", imap_host="imap.test",
+                        imap_user="desk", imap_password="secret")
+    d = MailDesk(make_service(db_engine, tiny_model, fake_embedder, settings), settings)
+
+    def raw(i):
+        m = EmailMessage()
+        m["From"], m["To"], m["Subject"], m["Message-ID"] = "jo@example.com", "support@desk.test", "q", f"<i{i}@x>"
+        m.set_content("what are the trading fees")
+        return bytes(m)
+
+    FakeImap.boxes = {b"1": (raw(1), False), b"2": (raw(2), True), b"3": (raw(3), False)}
+    monkeypatch.setattr(imaplib, "IMAP4_SSL", FakeImap)
+    assert poll_imap(d, settings) == 2
+    assert all(seen for _, seen in FakeImap.boxes.values())
+    with d.service.db.connect() as conn:
+        from sqlalchemy import select
+        assert sorted(r[0] for r in conn.execute(select(mail.mail_inbox.c.message_id))) == ["<i1@x>", "<i3@x>"]
+
+    def broken_accept(raw):
+        raise RuntimeError("database away")
+
+    FakeImap.boxes = {b"4": (raw(4), False)}
+    monkeypatch.setattr(d, "accept", broken_accept)
+    with pytest.raises(RuntimeError):
+        poll_imap(d, settings)
+    assert FakeImap.boxes[b"4"][1] is False                  # not stored: stays unseen for the next poll
