@@ -64,14 +64,15 @@ class HelpCenter:
         chat would call the question out of scope."""
         self.chat.sync_faqs()
         engine = self.chat.engine
-        decision = engine.predict_one(query)
+        X = engine.embedder.encode_query([query])  # encoded once: for the decision and the search
+        decision = engine.predict([query], embeddings=X)[0]
         if decision.intent is None:
             return []
         store = engine.faq_index.store
         ids = [faq_id_of(c.intent) for c in decision.candidates if faq_id_of(c.intent)]
         if faq_id_of(decision.intent) and faq_id_of(decision.intent) not in ids:
             ids.insert(0, faq_id_of(decision.intent))
-        hits = engine.faq_index.search(engine.embedder.encode_query([query]), [query], k=limit)[0]
+        hits = engine.faq_index.search(X, [query], k=limit)[0]
         ids += [h.faq_id for h in hits if h.faq_id not in ids]
         found = [store.get(i) for i in ids]
         return [article(e, lang) for e in found if e is not None and not e.small_talk][:limit]

@@ -105,20 +105,20 @@ class MailDesk:
                 conv_db.save_state(conn, cid, conv.state, now)
         turn = svc.send(cid, text[:s.max_message_chars], idem_key=f"mail:{m.message_id}"[:128])
         body = None
+        # Read from the state (a replayed turn carries no route): the decision on this message, with
+        # its confidence, as the turn made it.
         state, _ = svc.transcript(cid)
-        answered = ((state.last_decision or {}).get("route") == "answer" and state.pending is not None
-                    and state.pending.kind == "solved")  # (read from the state: a replayed turn has no route)
+        decided = state.last_decision or {}
+        answered = decided.get("route") == "answer" and state.pending is not None and state.pending.kind == "solved"
         if turn.state is State.AWAITING and answered:
-            confident = svc.engine.predict_one(text[:s.max_message_chars]).confidence >= s.mail_answer_threshold
-            if confident:
-                body = self._answer_body(turn, cid)
+            if decided.get("confidence", 0.0) >= s.mail_answer_threshold:
+                body = self._answer_body(turn, state)
             else:  # no "Did you mean" by e-mail: a person answers
                 turn = svc.send(cid, "/human", idem_key=f"mail-human:{m.message_id}"[:128])
         elif turn.state is State.AWAITING:
             turn = svc.send(cid, "/human", idem_key=f"mail-human:{m.message_id}"[:128])
         if body is None and turn.replies:  # the acknowledgement with the reply time, or a greeting's reply
             body = "\n\n".join(r.text for r in turn.replies)
-        state, _ = svc.transcript(cid)
         with svc.db.begin() as conn:
             if not mail.mark(conn, seq, "done", conversation_id=cid):
                 return  # another worker handled it
@@ -135,9 +135,8 @@ class MailDesk:
         local, _, domain = self.address.partition("@")
         return f"{local}+{cid}@{domain}"
 
-    def _answer_body(self, turn, cid: str) -> str:
+    def _answer_body(self, turn, state) -> str:
         svc = self.service
-        state, _ = svc.transcript(cid)
         lang = state.lang
         answer = next((r for r in turn.replies if r.text and r.buttons == []), turn.replies[0])
         intent = (state.last_decision or {}).get("intent")
