@@ -96,6 +96,26 @@ class TriageEngine:
     def delete_faq(self, faq_id: str) -> None:
         self.faq_index.delete(faq_id)
 
+    def apply_published(self, versions, applied: dict[str, int]) -> None:
+        """Apply editors' publications and deletions (FAQ versions, oldest first) as one batch,
+        skipping any not newer than `applied` records for its entry (updated here)."""
+        from kb_index.repository import DELETED
+
+        upserts, deletes = {}, set()
+        for v in versions:
+            if v.version <= applied.get(v.faq_id, 0):
+                continue
+            applied[v.faq_id] = v.version
+            if v.kind == DELETED:
+                upserts.pop(v.faq_id, None)
+                deletes.add(v.faq_id)
+            else:
+                deletes.discard(v.faq_id)
+                upserts[v.faq_id] = v.entry
+        deletes = {d for d in deletes if d in self.faq_index.store}
+        if upserts or deletes:
+            self.apply_faqs(list(upserts.values()), sorted(deletes))
+
     def apply_faqs(self, upserts: list[FaqEntry], deletes: list[str]) -> None:
         """Many FAQ changes in one batch (one encoder call, one index update)."""
         self.faq_index.apply(upserts, deletes)

@@ -97,17 +97,11 @@ def rollback(conn, actor: str, now: float) -> Promotion:
     return current(conn)
 
 
-def apply_live_faq(conn, engine: TriageEngine) -> int:
-    """Give `engine` the editors' published FAQ changes (what servers would apply); returns how
-    many entries changed."""
-    from kb_index.repository import DELETED, published_state
+def apply_live_faq(conn, engine: TriageEngine) -> None:
+    """Give `engine` the editors' published FAQ changes (what servers apply at start)."""
+    from kb_index.repository import published_state
 
-    live, _, _ = published_state(conn)
-    upserts = {v.faq_id: v.entry for v in live if v.kind != DELETED}
-    deletes = sorted(v.faq_id for v in live if v.kind == DELETED and v.faq_id in engine.faq_index.store)
-    if upserts or deletes:
-        engine.apply_faqs(list(upserts.values()), deletes)
-    return len(upserts) + len(deletes)
+    engine.apply_published(published_state(conn)[0], {})
 
 
 def golden_failures(engine: TriageEngine, golden: list[Golden]) -> list[dict]:

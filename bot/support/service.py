@@ -199,24 +199,7 @@ class ChatService:
                         applied: dict[str, int] | None = None) -> None:
         """Apply publications and deletions (oldest first) to `engine` (the current one), skipping
         any older than what it already has for that entry, as one batch."""
-        from kb_index.repository import DELETED
-
-        engine = engine or self._engine
-        applied = self._faq_applied if applied is None else applied
-        upserts, deletes = {}, set()
-        for v in versions:
-            if v.version <= applied.get(v.faq_id, 0):
-                continue
-            applied[v.faq_id] = v.version
-            if v.kind == DELETED:
-                upserts.pop(v.faq_id, None)
-                deletes.add(v.faq_id)
-            else:
-                deletes.discard(v.faq_id)
-                upserts[v.faq_id] = v.entry
-        deletes = {d for d in deletes if d in engine.faq_index.store}
-        if upserts or deletes:
-            engine.apply_faqs(list(upserts.values()), sorted(deletes))
+        (engine or self._engine).apply_published(versions, self._faq_applied if applied is None else applied)
 
     def sync_faqs(self) -> None:
         """Apply FAQ publications made (here or on another server) since the last sync."""
