@@ -29,7 +29,7 @@ from bot.core.db import make_engine, upgrade  # noqa: E402
 from bot.interfaces.api.events import ChangeFeed  # noqa: E402
 from bot.support.conversations import conversations, messages  # noqa: E402
 from bot.support.dashboard import collect  # noqa: E402
-from bot.support.desk import figures, staffing  # noqa: E402
+from bot.support.desk import figures, load_period, staffing  # noqa: E402
 from bot.support.satisfaction import csat  # noqa: E402
 from escalation.sla import Team  # noqa: E402
 from escalation.store import tickets  # noqa: E402
@@ -100,7 +100,8 @@ def main() -> None:
             print(f"dashboard figures, last {days:>2} days: {ms:.1f} ms median of 5")
         teams = [Team("support", "UTC")]
         for days in (1, 7, 30):
-            ms = timed(lambda: figures(db, now - days * 86400, now, teams, lambda i: i.startswith("faq/")), 3)
+            ms = timed(lambda: figures(load_period(db, now - days * 86400, now), teams,
+                                       lambda i: i.startswith("faq/")), 3)
             st = timed(lambda: staffing(db, now - days * 86400, now, teams), 3)
             print(f"desk's numbers, last {days:>2} days: {ms:.1f} ms; staffing heatmap: {st:.1f} ms (median of 3)")
         feed = ChangeFeed(db)

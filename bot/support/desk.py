@@ -144,12 +144,29 @@ def _load(conn, since: float, now: float) -> tuple[dict[str, _Conv], list, dict[
     return out, trows, replies
 
 
-def figures(db: Engine, since: float, now: float, teams: list[Team], basic: Callable[[str], bool],
-            targets: Targets = Targets(), fcr_window_days: float = 7.0, tz: str = "UTC") -> list[Figure]:
+@dataclass(frozen=True)
+class Period:
+    """A period's conversations, tickets, agents' replies and ratings, read once for every figure."""
+    since: float
+    now: float
+    convs: dict
+    tickets: list
+    replies: dict
+    ratings: list
+
+
+def load_period(db: Engine, since: float, now: float) -> Period:
     with reading(db) as conn:
         convs, trows, replies = _load(conn, since, now)
-        ratings = conn.execute(select(csat.c.conversation_id, csat.c.score, csat.c.answered_by, csat.c.agent)
+        ratings = conn.execute(select(csat.c.conversation_id, csat.c.score, csat.c.answered_by, csat.c.agent,
+                                      csat.c.updated_at)
                                .where(csat.c.updated_at >= since, csat.c.updated_at <= now)).all()
+    return Period(since, now, convs, trows, replies, ratings)
+
+
+def figures(p: Period, teams: list[Team], basic: Callable[[str], bool], targets: Targets = Targets(),
+            fcr_window_days: float = 7.0, tz: str = "UTC") -> list[Figure]:
+    since, now, convs, trows, replies, ratings = p.since, p.now, p.convs, p.tickets, p.replies, p.ratings
     all_convs = list(convs.values())
     out = [_csat(ratings, targets)]
 
@@ -305,14 +322,12 @@ class Performer:
     ratings: int
 
 
-def trends(db: Engine, since: float, now: float, tz: str = "UTC") -> list[Day]:
+def trends(p: Period, tz: str = "UTC") -> list[Day]:
     """Per day of the period: conversations, how many no person handled, escalations, CSAT."""
     zone = ZoneInfo(tz)
     day = lambda ts: datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d")  # noqa: E731
-    with reading(db) as conn:
-        convs, trows, _ = _load(conn, since, now)
-        ratings = conn.execute(select(csat.c.score, csat.c.updated_at)
-                               .where(csat.c.updated_at >= since, csat.c.updated_at <= now)).all()
+    since, now, convs, trows = p.since, p.now, p.convs, p.tickets
+    ratings = [(r.score, r.updated_at) for r in p.ratings]
     days: dict[str, list] = {}
     d = datetime.fromtimestamp(since, zone).date()
     while d <= datetime.fromtimestamp(now, zone).date():

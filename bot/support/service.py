@@ -358,15 +358,19 @@ class ChatService:
         return (meta is not None and intent not in HUMAN_INTENTS and not meta.small_talk
                 and meta.complexity is Complexity.SIMPLE and meta.priority is Priority.P2)
 
-    def desk_figures(self, since: float, now: float) -> list[desk.Figure]:
+    def desk_period(self, since: float, now: float) -> desk.Period:
+        """The period's data, read once for the figures and the trends."""
+        return desk.load_period(self.db, since, now)
+
+    def desk_figures(self, since: float, now: float, period: desk.Period | None = None) -> list[desk.Figure]:
         s = self.settings
         targets = desk.Targets(s.target_csat, s.target_first_contact_resolution, s.target_ai_basic_share,
                                s.target_night_resolution, s.target_peak_response_seconds)
-        return desk.figures(self.db, since, now, self.teams, self.basic_intent, targets, s.fcr_window_days,
-                            s.display_timezone)
+        return desk.figures(period or self.desk_period(since, now), self.teams, self.basic_intent, targets,
+                            s.fcr_window_days, s.display_timezone)
 
-    def desk_trends(self, since: float, now: float) -> list[desk.Day]:
-        return desk.trends(self.db, since, now, self.settings.display_timezone)
+    def desk_trends(self, since: float, now: float, period: desk.Period | None = None) -> list[desk.Day]:
+        return desk.trends(period or self.desk_period(since, now), self.settings.display_timezone)
 
     def desk_people(self, since: float, now: float) -> tuple[list[desk.Performer], list[desk.Performer]]:
         return desk.people(self.db, since, now)

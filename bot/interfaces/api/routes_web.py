@@ -246,20 +246,22 @@ def _desk_numbers(ctx: AppContext, days: float, now: float) -> dict:
     if cached is not None and 0 <= now - cached[0] < DESK_CACHE_SECONDS:
         return cached[1]
     service = ctx.service
+    since = now - days * 86400
+    period = service.desk_period(since, now)  # read once for the figures and the trends
     out = {
         # The desk's numbers against their targets; each lists the conversations behind it.
         "figures": [{"key": f.key, "label": f.label, "value": f.value, "target": f.target,
                      "higher_is_better": f.higher_is_better, "on_target": f.on_target, "n": f.n,
                      "conversations": f.conversations, "detail": f.detail}
-                    for f in service.desk_figures(now - days * 86400, now)],
+                    for f in service.desk_figures(since, now, period)],
         "staffing": [{"team": st.team, "demand": st.demand, "agents_needed": st.needed, "staffed": st.staffed,
                       "handle_seconds": st.handle_seconds}
-                     for st in service.desk_staffing(now - days * 86400, now)],
+                     for st in service.desk_staffing(since, now)],
         "weekdays": list(WEEKDAYS), "timezone": service.settings.display_timezone,
-        "trends": [asdict(d) for d in service.desk_trends(now - days * 86400, now)],
+        "trends": [asdict(d) for d in service.desk_trends(since, now, period)],
         "unanswered": [{"text": s.text, "count": s.count, "kind": s.kind} for s in service.unanswered()],
         "computed_at": now}
-    teams, agents = service.desk_people(now - days * 86400, now)
+    teams, agents = service.desk_people(since, now)
     out |= {"teams": [asdict(p) for p in teams], "agents": [asdict(p) for p in agents]}
     ctx.desk_cache[days] = (now, out)
     return out
