@@ -71,26 +71,30 @@ class LearningService:
         with reading(self.chat.db) as conn:
             found = signals.listing(conn)
         store = self.chat.engine.faq_index.store
+        # Every live phrasing, once: the entries it belongs to.
+        live: dict[str, set[str]] = {}
+        for e in store:
+            for q in e.questions:
+                live.setdefault(signals.normalise(q), set()).add(e.id)
+        text = {s.id: signals.normalise(s.text) for s in found}
         labelled: dict[str, list[Signal]] = {}
-        answered = {signals.normalise(s.text) for s in found if s.label}
         for s in found:
             if not s.label:
                 continue
             fid = faq_id_of(s.label)
-            entry = store.get(fid) if fid else None
-            if fid and entry is None:
+            if fid and fid not in store:
                 continue  # the entry is gone
-            if entry is not None and signals.normalise(s.text) in {signals.normalise(q) for q in entry.questions}:
+            if fid and fid in live.get(text[s.id], ()):
                 continue  # already a phrasing of it
             labelled.setdefault(s.label, []).append(s)
         phrasings = [PhrasingSuggestion(label, faq_id_of(label), self.chat._title(label, "en"),
                                         sorted(ss, key=lambda s: -s.count))
                      for label, ss in labelled.items()]
         phrasings.sort(key=lambda p: (-sum(s.count for s in p.signals), p.label))
-        # A question that is now a phrasing of a live entry (say, the new entry an editor made from a
-        # cluster) is answered: it leaves the clusters.
-        answered |= {signals.normalise(q) for e in store for q in e.questions}
-        unanswered = [s for s in found if not s.label and signals.normalise(s.text) not in answered]
+        # A question someone labelled, or that is now a phrasing of a live entry (say, the new entry
+        # an editor made from a cluster), is answered: it leaves the clusters.
+        answered = {text[s.id] for s in found if s.label}
+        unanswered = [s for s in found if not s.label and text[s.id] not in answered and text[s.id] not in live]
         return Suggestions(phrasings, self._clusters(unanswered))
 
     def _clusters(self, unanswered: list[Signal]) -> list[NewEntrySuggestion]:

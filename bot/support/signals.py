@@ -8,7 +8,6 @@ personal data redacted."""
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from sqlalchemy import (
 
 from bot.core.db import metadata
 from bot.core.redact import redact
+from bot.ml.training_data import normalise  # "the same phrasing", as training reads it
 from bot.support.dialogue import Learned
 
 learning_signals = Table(
@@ -62,10 +62,6 @@ class Signal:
     conversation_id: str | None
     count: int
     status: str
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
 
 
 def _key(label: str | None, text: str) -> str:
