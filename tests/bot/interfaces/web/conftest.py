@@ -42,6 +42,23 @@ def browser():
         b.close()
 
 
+@pytest.fixture
+def new_page(browser):
+    """Pages in browser contexts of their own (separate people), closed after the test."""
+    contexts = []
+
+    def make(**kw):
+        ctx = browser.new_context(**kw)
+        contexts.append(ctx)
+        p = ctx.new_page()
+        p.set_default_timeout(15_000)
+        return p
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

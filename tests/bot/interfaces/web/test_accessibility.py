@@ -16,24 +16,8 @@ def size(request):
     return request.param
 
 
-@pytest.fixture
-def ctx(browser):
-    contexts = []
-
-    def make(viewport, **kw):
-        c = browser.new_context(viewport=viewport, locale="en-US", **kw)
-        contexts.append(c)
-        p = c.new_page()
-        p.set_default_timeout(15_000)
-        return p
-
-    yield make
-    for c in contexts:
-        c.close()
-
-
-def test_chat_states(live, ctx, size):
-    page = ctx(size)
+def test_chat_states(live, new_page, size):
+    page = new_page(viewport=size, locale="en-US")
     page.goto(f"{live.url}/chat")
     page.locator("#send", has_text="Send").wait_for()
     assert_accessible(page, "chat idle")
@@ -48,8 +32,8 @@ def test_chat_states(live, ctx, size):
     assert_accessible(page, "chat handed to a person")
 
 
-def test_chinese_chat(live, ctx, size):
-    page = ctx(size)
+def test_chinese_chat(live, new_page, size):
+    page = new_page(viewport=size, locale="en-US")
     page.goto(f"{live.url}/chat?lang=zh")
     page.locator("#send", has_text="发送").wait_for()
     ask(page, "交易手续费是多少")
@@ -57,8 +41,8 @@ def test_chinese_chat(live, ctx, size):
     assert_accessible(page, "Chinese chat with buttons")
 
 
-def test_staff_pages(live, ctx, size):
-    user = ctx(size)
+def test_staff_pages(live, new_page, size):
+    user = new_page(viewport=size, locale="en-US")
     user.goto(f"{live.url}/chat")
     ask(user, "my account was hacked")
     user.locator("#banner", has_text="queue").wait_for()
@@ -69,7 +53,7 @@ def test_staff_pages(live, ctx, size):
     for prio in (Priority.P1, Priority.P2):                       # every badge colour in the queue
         cid, _ = live.service.create_conversation()
         live.service.tickets.open_ticket(conversation_id=cid, priority=prio, team="day", now=now, due_at=now + 7200)
-    agent = ctx(size)
+    agent = new_page(viewport=size, locale="en-US")
     sign_in(agent, live.url, KEYS["agent"], "/agent")
     agent.locator("#queue .badge", has_text="P1").first.wait_for()
     agent.locator("#queue .ticket").first.wait_for()
@@ -78,30 +62,30 @@ def test_staff_pages(live, ctx, size):
     agent.locator("#packet", has_text="Predicted priority").wait_for()
     assert_accessible(agent, "console with a ticket open")
 
-    editor = ctx(size)
+    editor = new_page(viewport=size, locale="en-US")
     sign_in(editor, live.url, KEYS["editor"], "/editor")
     editor.locator('[data-entry="fees"]').click()
     editor.locator("#questions").wait_for()
     assert_accessible(editor, "editor with an entry open")
 
-    dash = ctx(size)
+    dash = new_page(viewport=size, locale="en-US")
     sign_in(dash, live.url, KEYS["admin"], "/dashboard")
     dash.locator('[data-figure="csat"]').wait_for()
     assert_accessible(dash, "dashboard")
 
-    login = ctx(size)
+    login = new_page(viewport=size, locale="en-US")
     login.goto(f"{live.url}/login")
     assert_accessible(login, "sign-in")
 
 
-def test_phone_staff_can_reach_every_action(live, ctx):
+def test_phone_staff_can_reach_every_action(live, new_page):
     """On a phone: the console's claim, reply and resolve, and the editor's publish, all reachable
     (one column, nothing off screen)."""
-    user = ctx(PHONE)
+    user = new_page(viewport=PHONE, locale="en-US")
     user.goto(f"{live.url}/chat")
     ask(user, "/human")
     user.locator("#banner", has_text="queue").wait_for()
-    agent = ctx(PHONE)
+    agent = new_page(viewport=PHONE, locale="en-US")
     sign_in(agent, live.url, KEYS["agent"], "/agent")
     agent.locator("#queue .ticket").first.wait_for()
     agent.locator("#claim-next").click()
@@ -115,7 +99,7 @@ def test_phone_staff_can_reach_every_action(live, ctx):
     agent.locator("#placeholder").wait_for()
     assert agent.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]   # no sideways scroll
 
-    editor = ctx(PHONE)
+    editor = new_page(viewport=PHONE, locale="en-US")
     sign_in(editor, live.url, KEYS["editor"], "/editor")
     editor.locator('[data-entry="fees"]').click()
     box = editor.locator("#publish").bounding_box()
@@ -129,8 +113,8 @@ def test_phone_staff_can_reach_every_action(live, ctx):
     assert_accessible(editor, "editor with golden questions")
 
 
-def test_the_chat_works_by_keyboard_alone(live, ctx):
-    page = ctx(DESKTOP)
+def test_the_chat_works_by_keyboard_alone(live, new_page):
+    page = new_page(viewport=DESKTOP, locale="en-US")
     page.goto(f"{live.url}/chat")
     page.locator("#send", has_text="Send").wait_for()
     page.keyboard.type("what are the trading fees")

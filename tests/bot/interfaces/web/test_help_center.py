@@ -8,24 +8,8 @@ from tests.bot.interfaces.web.conftest import KEYS, assert_accessible
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def reader(browser):
-    contexts = []
-
-    def make(**kw):
-        c = browser.new_context(**kw)
-        contexts.append(c)
-        p = c.new_page()
-        p.set_default_timeout(15_000)
-        return p
-
-    yield make
-    for c in contexts:
-        c.close()
-
-
-def test_search_read_and_rate_an_article_without_javascript(live, reader):
-    page = reader(java_script_enabled=False, locale="en-US")
+def test_search_read_and_rate_an_article_without_javascript(live, new_page):
+    page = new_page(java_script_enabled=False, locale="en-US")
     page.goto(f"{live.url}/help")
     assert page.locator("h1").inner_text() == "Help center"
     page.fill("#help-q", "what are the trading fees")
@@ -36,8 +20,8 @@ def test_search_read_and_rate_an_article_without_javascript(live, reader):
     page.locator("#feedback-thanks").wait_for()
 
 
-def test_chinese_search_and_nonsense(live, reader):
-    page = reader(locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+def test_chinese_search_and_nonsense(live, new_page):
+    page = new_page(locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     page.goto(f"{live.url}/help")
     page.locator("h1", has_text="帮助中心").wait_for()
     page.fill("#help-q", "交易手续费是多少")
@@ -49,8 +33,8 @@ def test_chinese_search_and_nonsense(live, reader):
     page.locator("#no-results a", has_text="在线咨询").wait_for()                 # nothing found: the chat
 
 
-def test_a_published_edit_is_on_the_help_center_at_once(live, reader):
-    page = reader(locale="en-US")
+def test_a_published_edit_is_on_the_help_center_at_once(live, new_page):
+    page = new_page(locale="en-US")
     body = {"questions": ["where is the desktop app"], "answers": {"en": "Download it from our website."},
             "tags": ["apps"], "titles": {"en": "Desktop app"}}
     r = httpx.put(f"{live.url}/editor/faq/desktop", json=body, headers={"Authorization": f"Bearer {KEYS['editor']}"})
@@ -62,8 +46,8 @@ def test_a_published_edit_is_on_the_help_center_at_once(live, reader):
 
 @pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 800}],
                          ids=["phone", "desktop"])
-def test_help_pages_are_accessible(live, reader, viewport):
-    page = reader(viewport=viewport, locale="en-US")
+def test_help_pages_are_accessible(live, new_page, viewport):
+    page = new_page(viewport=viewport, locale="en-US")
     page.goto(f"{live.url}/help")
     assert_accessible(page, "help center home")
     page.goto(f"{live.url}/help/search?q=trading+fees")
@@ -73,8 +57,8 @@ def test_help_pages_are_accessible(live, reader, viewport):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
 
 
-def test_a_chat_answer_opens_its_article(live, reader):
-    page = reader(locale="en-US")
+def test_a_chat_answer_opens_its_article(live, new_page):
+    page = new_page(locale="en-US")
     page.goto(f"{live.url}/chat")
     page.fill("#text", "what are the trading fees")
     page.click("#send")
@@ -83,8 +67,8 @@ def test_a_chat_answer_opens_its_article(live, reader):
     assert link.get_attribute("href") == "/help/a/fees?lang=en"
 
 
-def test_the_widget_searches_the_help_center_before_chatting(live, reader):
-    page = reader(locale="en-US")
+def test_the_widget_searches_the_help_center_before_chatting(live, new_page):
+    page = new_page(locale="en-US")
     page.goto(f"{live.url}/chat")
     page.fill("#help-q", "trading fees")
     page.click("#help-go")

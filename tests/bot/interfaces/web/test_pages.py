@@ -8,23 +8,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def new_page(browser):
-    """Pages in browser contexts of their own (separate people), closed after the test."""
-    contexts = []
-
-    def make(**kw):
-        ctx = browser.new_context(**kw)
-        contexts.append(ctx)
-        p = ctx.new_page()
-        p.set_default_timeout(15_000)
-        return p
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
-@pytest.fixture
 def page(new_page):
     return new_page(locale="en-US")
 
