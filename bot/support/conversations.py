@@ -27,6 +27,7 @@ from sqlalchemy import (
 from bot.core.cursor import GapCursor
 from bot.core.db import metadata
 from bot.core.errors import NotFoundError
+from bot.core.vocabulary import faq_id_of
 from bot.support.dialogue import Button, ConvState
 
 conversations = Table(
@@ -103,7 +104,7 @@ def token_matches(token: str, token_hash: str) -> bool:
 
 
 def _msg(r) -> Message:
-    fid = r.intent[len("faq/"):] if r.role == "bot" and r.intent and r.intent.startswith("faq/") else None
+    fid = faq_id_of(r.intent) if r.role == "bot" else None
     return Message(r.id, r.seq, r.role, r.text, [Button(**b) for b in json.loads(r.buttons)], r.author,
                    r.created_at, r.reply_to, f"/help/a/{fid}" if fid else None)
 

@@ -181,6 +181,19 @@ def parse(raw: bytes, own_domain: str, max_attachment_bytes: int = 10 * 1024 * 1
         loop_hops=sum(1 for r in refs if r.endswith(f"@{own_domain}>")))
 
 
+# -- addresses ---------------------------------------------------------------------------------------
+def own_address(configured: str) -> tuple[str, str]:
+    """(address, domain) of the desk's configured address ("Support <support@example.com>")."""
+    address = parseaddr(configured)[1]
+    return address, address.rpartition("@")[2]
+
+
+def reply_address(address: str, conversation_id: str) -> str:
+    """The Reply-To that leads an answer back to its conversation: support+<conversation>@domain."""
+    local, _, domain = address.partition("@")
+    return f"{local}+{conversation_id}@{domain}"
+
+
 # -- storage ------------------------------------------------------------------------------------------
 def store(conn, raw: bytes, message_id: str, sender: str, now: float) -> bool:
     """Keep an inbound message; False when it was stored before (the same Message-ID)."""

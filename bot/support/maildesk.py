@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from email.utils import parseaddr
 
 from bot.core.db import reading
 from bot.core.errors import NotFoundError
@@ -32,8 +31,7 @@ class MailDesk:
     def __init__(self, service: ChatService, settings: Settings):
         self.service = service
         self.settings = settings
-        self.address = parseaddr(settings.mail_address)[1]
-        self.domain = self.address.split("@")[-1]
+        self.address, self.domain = mail.own_address(settings.mail_address)
 
     # -- in ---------------------------------------------------------------------------------------
     def accept(self, raw: bytes) -> bool:
@@ -127,13 +125,10 @@ class MailDesk:
                 refs = mail.thread_ids(conn, cid)
                 msg = mail.compose(sender=s.mail_address, to=m.sender, subject=m.subject, body=body,
                                    in_reply_to=m.message_id, references=refs, domain=self.domain,
-                                   reply_to=self._reply_to(cid), lang=state.lang, automatic=True)
+                                   reply_to=mail.reply_address(self.address, cid), lang=state.lang,
+                                   automatic=True)
                 mail.enqueue(conn, msg, cid, now)
         log.info("mail from %s -> conversation %s (%s)", redact_log(m.sender), cid, turn.state.value)
-
-    def _reply_to(self, cid: str) -> str:
-        local, _, domain = self.address.partition("@")
-        return f"{local}+{cid}@{domain}"
 
     def _answer_body(self, turn, state) -> str:
         svc = self.service

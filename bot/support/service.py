@@ -656,17 +656,13 @@ class ChatService:
             return msg
 
     def _mail_reply(self, conn, conv, text: str, agent: str, now: float) -> None:
-        from email.utils import parseaddr
-
         from bot.support import mail
 
-        address = parseaddr(self.settings.mail_address)[1]
-        domain = address.split("@")[-1]
+        address, domain = mail.own_address(self.settings.mail_address)
         refs = mail.thread_ids(conn, conv.id)
-        local = address.split("@")[0]
         msg = mail.compose(sender=self.settings.mail_address, to=conv.state.contact,
                            subject=t(conv.state.lang, "mail_agent_subject"), body=text, in_reply_to=refs[-1] if refs else None,
-                           references=refs, domain=domain, reply_to=f"{local}+{conv.id}@{domain}",
+                           references=refs, domain=domain, reply_to=mail.reply_address(address, conv.id),
                            lang=conv.state.lang, automatic=False)
         mail.enqueue(conn, msg, conv.id, now)
 
