@@ -87,7 +87,7 @@ class LearningService:
             if fid and fid in live.get(text[s.id], ()):
                 continue  # already a phrasing of it
             labelled.setdefault(s.label, []).append(s)
-        phrasings = [PhrasingSuggestion(label, faq_id_of(label), self.chat._title(label, "en"),
+        phrasings = [PhrasingSuggestion(label, faq_id_of(label), self.chat.title(label, "en"),
                                         sorted(ss, key=lambda s: -s.count))
                      for label, ss in labelled.items()]
         phrasings.sort(key=lambda p: (-sum(s.count for s in p.signals), p.label))

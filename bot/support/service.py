@@ -265,7 +265,7 @@ class ChatService:
         entry = self._entry(intent)
         return entry.answer_for(lang) if entry else None
 
-    def _title(self, intent: str, lang: str) -> str:
+    def title(self, intent: str, lang: str) -> str:
         """A button title in the user's language: an FAQ entry's title (else its first phrasing in
         that language), an intent's title from its metadata."""
         entry = self._entry(intent)
@@ -277,7 +277,7 @@ class ChatService:
         return entry.title_for(lang)
 
     def knowledge(self) -> Knowledge:
-        return Knowledge(classify=self.engine.predict_one, answer=self._answer, title=self._title,
+        return Knowledge(classify=self.engine.predict_one, answer=self._answer, title=self.title,
                          max_clauses=self.settings.max_clauses)
 
     # -- conversations -----------------------------------------------------------------------------
@@ -453,7 +453,7 @@ class ChatService:
                     replies += self._handoff_replies(state, ticket, now)
                     if incident is not None:
                         replies.append(Reply(t(state.lang, "incident_linked",
-                                               topic=self._title(incident.intent, state.lang))))
+                                               topic=self.title(incident.intent, state.lang))))
             model = self.engine.model_id
             stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id,
                                           model=model, about=r.about) for r in replies]
@@ -533,7 +533,7 @@ class ChatService:
         incidents.join(conn, incident, cid)
         state.state, state.pending = State.BOT, None
         status = self.settings.status_page_url or "/status"
-        return Reply(t(state.lang, "incident", topic=self._title(incident.intent, state.lang), status=status))
+        return Reply(t(state.lang, "incident", topic=self.title(incident.intent, state.lang), status=status))
 
     def decide_incident(self, incident_id: str, decision: str, by: str) -> incidents.Incident:
         """Staff confirm an incident, or dismiss it as a false alarm: it ends, its ticket is

@@ -59,7 +59,7 @@ def _monitor(service, dispatcher, metrics, stop: threading.Event, every: float) 
 
 def ticket_card(service: ChatService, t) -> dict:
     """A ticket for the console's lists, with its topic's title (not an intent id)."""
-    return TicketPublic.of(t).model_dump() | {"title": service._title(t.intent, t.language or "en") if t.intent else None}
+    return TicketPublic.of(t).model_dump() | {"title": service.title(t.intent, t.language or "en") if t.intent else None}
 
 
 def create_app(service: ChatService, settings: Settings, dispatcher: Dispatcher | None = None,

@@ -50,7 +50,7 @@ def ticket_detail(ticket_id: str, agent: CurrentAgent, service: ServiceDep) -> T
     t = service.tickets.get(ticket_id)
     state, msgs = service.transcript(t.conversation_id) if t.conversation_id else (None, [])
     named = {t.intent, t.packet.get("intent"), *(c.get("intent") for c in t.packet.get("candidates", []))}
-    titles = {i: service._title(i, t.language or "en") for i in named if i}
+    titles = {i: service.title(i, t.language or "en") for i in named if i}
     return TicketDetail(**TicketPublic.of(t).model_dump(), packet=t.packet,
                         transcript=[MessagePublic.of(m) for m in msgs], titles=titles,
                         contact_email=state.contact if state else None)

@@ -226,7 +226,7 @@ def stats(staff: CurrentStaff, service: ServiceDep, request: Request,
             "containment_rate": s.containment_rate, "messages": s.messages, "routes": s.routes,
             "escalations": s.escalations, "breaches": s.breaches, "waiting": s.waiting,
             "median_wait_seconds": s.median_wait_seconds,
-            "busiest": [{"intent": b.intent, "title": service._title(b.intent, "en"), "messages": b.messages,
+            "busiest": [{"intent": b.intent, "title": service.title(b.intent, "en"), "messages": b.messages,
                          "escalated": b.escalated} for b in s.busiest],
             # The alarm: round-the-clock tickets that paged on-call and still wait for a claim.
             "oncall_paging": [{"ticket_id": t.id, "priority": t.priority.value, "team": t.team,

@@ -100,11 +100,11 @@ def test_did_you_mean_buttons_show_the_entrys_title_in_the_users_language(db_eng
 
     svc = make_service(db_engine, tiny_model, fake_embedder)
     fees = svc.engine.faq_index.store.get("fees")
-    assert svc._title("faq/fees", "zh") == "交易手续费是多少"                  # no title: a phrasing in Chinese
+    assert svc.title("faq/fees", "zh") == "交易手续费是多少"                  # no title: a phrasing in Chinese
     EditorService(svc).put(FaqEntry("fees", fees.questions, fees.answers, tags=["fees"],
                                     titles={"en": "Trading fees", "zh": "交易手续费"}), "ed")
-    assert svc._title("faq/fees", "en") == "Trading fees" and svc._title("faq/fees", "zh") == "交易手续费"
-    assert svc._title("faq/fees", "ja") == "Trading fees"                     # another language: English
+    assert svc.title("faq/fees", "en") == "Trading fees" and svc.title("faq/fees", "zh") == "交易手续费"
+    assert svc.title("faq/fees", "ja") == "Trading fees"                     # another language: English
     assert FaqEntry.from_json(svc.engine.faq_index.store.get("fees").to_json()).titles["zh"] == "交易手续费"
 
 

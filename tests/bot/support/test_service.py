@@ -186,9 +186,9 @@ def test_button_titles_are_in_the_users_language(service):
     meta = service.engine.model.meta
     meta["account_hacked"] = IntentMeta(meta["account_hacked"].complexity, meta["account_hacked"].priority,
                                         titles={"en": "My account was hacked", "zh": "账户被盗"})
-    assert service._title("account_hacked", "zh") == "账户被盗"
-    assert service._title("account_hacked", "es") == "My account was hacked"  # no Spanish title: English
-    assert service._title("faq/fees", "zh") == "交易手续费是多少" and service._title("faq/fees", "en") == "what are the trading fees"
+    assert service.title("account_hacked", "zh") == "账户被盗"
+    assert service.title("account_hacked", "es") == "My account was hacked"  # no Spanish title: English
+    assert service.title("faq/fees", "zh") == "交易手续费是多少" and service.title("faq/fees", "en") == "what are the trading fees"
     # Trained intents carry the first example in each language as their title.
     assert service.engine.model.meta["reset_password"].titles["en"] == "I forgot my password"
 
