@@ -130,8 +130,17 @@ class IntentClassifier:
 
     def predict_proba(self, X: np.ndarray, texts: Sequence[str], lexical: sparse.csr_matrix | None = None
                       ) -> np.ndarray:
-        F = self._features(X, texts, lexical)
-        return _softmax(np.asarray(F @ self._coef_t) + self.intercept_)
+        # The embedding's part and the n-grams' part of the product apart: stacking a dense row
+        # onto a sparse one per message cost more than the product itself.
+        W, d = self._coef_t, X.shape[1]
+        z = np.asarray(X, dtype=np.float32) @ W[:d]
+        if lexical is not None:
+            z += lexical @ W[d:]
+        else:
+            c = d + len(self.chars_.idf_)
+            z += self.chars_.transform(texts) @ W[d:c]
+            z += self.words_.transform(texts) @ W[c:]
+        return _softmax(z + self.intercept_)
 
     def score(self, X: np.ndarray, texts: Sequence[str], k: int = 3) -> Scores:
         """Top-k in-scope classes per query with probability and raw mixed score."""

@@ -6,12 +6,13 @@ Chinese runs segmented by jieba so that Chinese gets word features too.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Han runs, or runs of other word characters: "App老是闪退" is "App" + "老是闪退" (then jieba).
@@ -39,6 +40,20 @@ def words(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=8)
+def _char_analyzer(ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
+    return CountVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=True).build_analyzer()
+
+
+@lru_cache(maxsize=16384)
+def analyse(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tuple[str, int], ...]:
+    """The n-grams (or words) of `text` with their counts. Cached: the intent, urgency and
+    complexity models each read a message's n-grams (with the same analyzer, other
+    vocabularies), so a turn analyses its text once instead of three times."""
+    grams = words(text) if analyzer == "words" else _char_analyzer(ngram_range)(text)
+    return tuple(Counter(grams).items())
+
+
 class Tfidf:
     """Sublinear TF-IDF over `analyzer` ("char_wb" n-grams or "words"), L2-normalised."""
 
@@ -49,26 +64,35 @@ class Tfidf:
         self.min_df = min_df
         self.max_features = max_features
 
-    def _counter(self, vocabulary=None) -> CountVectorizer:
+    def fit(self, texts: Sequence[str]) -> "Tfidf":
         kw = dict(analyzer=words) if self.analyzer == "words" else dict(analyzer="char_wb", ngram_range=self.ngram_range,
                                                                           lowercase=True)
-        return CountVectorizer(min_df=1 if vocabulary is not None else self.min_df,
-                               max_features=None if vocabulary is not None else self.max_features,
-                               vocabulary=vocabulary, dtype=np.float32, **kw)
-
-    def fit(self, texts: Sequence[str]) -> "Tfidf":
-        cv = self._counter()
+        cv = CountVectorizer(min_df=self.min_df, max_features=self.max_features, dtype=np.float32, **kw)
         counts = cv.fit_transform(texts)
         self.vocabulary_ = {k: int(v) for k, v in cv.vocabulary_.items()}
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1.0).astype(np.float32)
-        self._cv = self._counter(self.vocabulary_)
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        counts = self._cv.transform(texts).astype(np.float32).tocsr()
-        counts.data = (1.0 + np.log(counts.data)) * self.idf_[counts.indices]
-        return normalize(counts, copy=False)
+        """Sublinear TF-IDF rows of `texts`, L2-normalised (what `CountVectorizer` with this
+        vocabulary, then the weighting, gives; built directly: a message is one short row, and
+        the vectorizer's own checks cost more than the row)."""
+        vocab, kind, ngrams = self.vocabulary_, self.analyzer, self.ngram_range
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        indices: list[int] = []
+        counts: list[int] = []
+        for i, text in enumerate(texts):
+            row = sorted((j, c) for gram, c in analyse(kind, ngrams, text) if (j := vocab.get(gram)) is not None)
+            indices += [j for j, _ in row]
+            counts += [c for _, c in row]
+            indptr[i + 1] = len(indices)
+        idx = np.asarray(indices, dtype=np.int32)
+        data = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf_[idx]
+        rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
+        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=len(texts))).astype(np.float32)
+        data = (data / norms[rows]).astype(np.float32) if len(data) else data.astype(np.float32)
+        return sparse.csr_matrix((data, idx, indptr), shape=(len(texts), len(self.idf_)))
 
     def to_json(self) -> dict:
         return {"analyzer": self.analyzer, "ngram_range": list(self.ngram_range), "min_df": self.min_df,
@@ -79,5 +103,4 @@ class Tfidf:
         obj = cls(d.get("analyzer", "char_wb"), tuple(d["ngram_range"]), d["min_df"], d["max_features"])
         obj.vocabulary_ = {k: int(v) for k, v in d["vocabulary"].items()}
         obj.idf_ = np.asarray(idf, dtype=np.float32)
-        obj._cv = obj._counter(obj.vocabulary_)
         return obj

@@ -192,6 +192,23 @@ def vector_index(matrix: np.ndarray, approximate_above: int) -> "ExactIndex | Ap
     return ann
 
 
+def _row_dots(mat: sparse.csr_matrix, rows: np.ndarray, q_idx: np.ndarray, q_val: np.ndarray) -> np.ndarray:
+    """Dot products of `rows` of `mat` with one sparse vector (sorted `q_idx`, `q_val`), reading
+    only those rows' entries (scipy's products would first lay the vector out over every feature
+    column: 2^18 of them)."""
+    starts, ends = mat.indptr[rows], mat.indptr[rows + 1]
+    lengths = ends - starts
+    if not len(q_idx) or not lengths.sum():
+        return np.zeros(len(rows), dtype=np.float32)
+    # The positions of the chosen rows' entries, row after row.
+    pos = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    feats = mat.indices[pos]
+    at = np.minimum(np.searchsorted(q_idx, feats), len(q_idx) - 1)
+    contrib = np.where(q_idx[at] == feats, mat.data[pos] * q_val[at], 0.0)
+    return np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=contrib,
+                       minlength=len(rows)).astype(np.float32)
+
+
 class LexicalIndex:
     """Character n-gram TF-IDF with hashed features, so new phrasings need no refit.
 
@@ -297,14 +314,16 @@ class LexicalIndex:
             return out
         blocks, starts = self._parts
         which = np.searchsorted(starts, rows, side="right") - 1
-        qi = q[i].T.tocsc()
+        q_idx, q_val = q.indices[q.indptr[i]:q.indptr[i + 1]], q.data[q.indptr[i]:q.indptr[i + 1]]
+        order = np.argsort(q_idx)
+        q_idx, q_val = q_idx[order], q_val[order]
         for b in np.unique(which):
             sel = which == b
             mat = blocks[b][0]
             local = rows[sel] - starts[b]
             ok = local < mat.shape[0]
             vals = np.full(len(local), -1.0, dtype=np.float32)
-            vals[ok] = np.asarray((mat[local[ok]] @ qi).todense()).ravel()
+            vals[ok] = _row_dots(mat, local[ok], q_idx, q_val)
             out[sel] = vals
         alive = self._alive
         known = rows < len(alive)
