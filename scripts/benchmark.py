@@ -108,7 +108,8 @@ def main() -> None:
                     help="fine-tune the encoder (default: the TRIAGE_FINE_TUNE setting; auto = on for both)")
     args = ap.parse_args()
     settings = Settings()
-    embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+    embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size,
+                                     backend=settings.encoder_backend, cache_dir=settings.encoder_cache)
     embedder.embed(["warm up"])  # load the model outside the timings
     ft = settings.fine_tune if args.fine_tune is None else args.fine_tune
     results = []

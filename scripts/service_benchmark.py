@@ -38,7 +38,8 @@ def encoder_speed(model_dir: Path) -> dict:
     from bot.core.settings import Settings
     from intents.encoder import load_embedder
 
-    emb = load_embedder(Settings().encoder, batch_size=Settings().encode_batch_size)
+    emb = load_embedder(Settings().encoder, batch_size=Settings().encode_batch_size,
+                        backend=Settings().encoder_backend, cache_dir=Settings().encoder_cache)
     emb.embed(["warm up"])
     single = []
     for t in TEXTS * 10:

@@ -7,6 +7,8 @@ survives a crash. PostgreSQL, through a URL, is the path for several servers.
 """
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 
 from sqlalchemy import Column, Float, MetaData, create_engine, event
@@ -22,9 +24,57 @@ def ts_column(name: str, nullable: bool = False) -> Column:
     return Column(name, Float, nullable=nullable)
 
 
+#: How long a write transaction waits for another of the same process (as SQLite's busy timeout).
+WRITE_WAIT_SECONDS = 30.0
+
+
+def _gated_connection(gate: threading.Lock) -> type[sqlite3.Connection]:
+    """A sqlite3 connection class whose write transactions hold `gate` (one per engine) from
+    BEGIN IMMEDIATE to COMMIT or ROLLBACK. SQLite admits one writer at a time and makes the others
+    poll with growing sleeps (up to 100 ms each): under load a turn could wait seconds after the
+    lock was free. Queued on a lock instead, the next writer starts the moment the last one ends.
+    Other processes on the same file still meet SQLite's busy timeout."""
+
+    class GatedConnection(sqlite3.Connection):
+        _holds = False
+
+        def begin_write(self) -> None:
+            if self._holds:
+                return
+            if not gate.acquire(timeout=WRITE_WAIT_SECONDS):
+                raise sqlite3.OperationalError("database is locked (a write transaction of this process)")
+            self._holds = True
+
+        def end_write(self) -> None:
+            if self._holds:
+                self._holds = False
+                gate.release()
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self.end_write()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self.end_write()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.end_write()
+
+    return GatedConnection
+
+
 def make_engine(url: str, **kw) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
+                                                  "factory": _gated_connection(threading.Lock())}, **kw)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -40,8 +90,16 @@ def make_engine(url: str, **kw) -> Engine:
         def _begin_immediate(conn):
             # Read-only work (see `reading`) takes a plain deferred BEGIN: a WAL snapshot that
             # neither waits for writers nor holds them up.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("triage_read_only")
-                                 else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("triage_read_only"):
+                conn.exec_driver_sql("BEGIN")
+                return
+            dbapi_conn = conn.connection.dbapi_connection
+            dbapi_conn.begin_write()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_conn.end_write()
+                raise
 
         return engine
     if url.startswith("postgresql://"):

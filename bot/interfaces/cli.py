@@ -89,7 +89,8 @@ def train(
         _err(f"loaded {len(td.examples)} examples: {len(labels)} intents/FAQ entries, "
              f"{len(td.faqs)} FAQ entries, {n_oos} out-of-scope examples"
              + (f"; {len(cal.data.examples)} calibration messages" if cal else ""))
-        embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+        embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size,
+                                     backend=settings.encoder_backend, cache_dir=settings.encoder_cache)
         previous = None
         if reuse is not None:
             from bot.ml.model import TriageModel
@@ -227,7 +228,8 @@ def evaluate(
         else:
             from intents.encoder import load_embedder
 
-            embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size)
+            embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size,
+                                     backend=settings.encoder_backend, cache_dir=settings.encoder_cache)
             result = cross_validate(td, embedder, settings, cross_validation,
                                     on_fold=lambda f, k: _err(f"fold {f}/{k}"),
                                     calibration=calibration_set(data, calibrate_on), fine_tune=fine_tune)

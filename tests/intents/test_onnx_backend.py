@@ -1,0 +1,69 @@
+"""The ONNX Runtime backend gives the PyTorch encoder's vectors, exports once, and re-exports a
+damaged file."""
+import os
+
+import numpy as np
+import pytest
+
+from bot.core.errors import EncoderError
+from intents.encoder import load_embedder
+
+pytestmark = pytest.mark.slow
+
+TEXTS = ["how do I reset my password", "pizza", "我的银行卡被冻结了怎么办",
+         "a much longer message that goes on and on about a card that was charged twice " * 20]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return load_embedder("default", backend="torch")
+
+
+def test_onnx_vectors_are_the_torch_vectors(torch_embedder, tmp_path):
+    onnx = load_embedder("default", cache_dir=tmp_path)
+    assert onnx.backend == "onnx" and onnx.info() == torch_embedder.info()  # the same encoder to a model
+    # Mixed lengths in one batch (padding), Chinese, and a text past the 256-token limit (truncation).
+    a, b = onnx.embed(TEXTS), torch_embedder.embed(TEXTS)
+    assert a.shape == b.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert (a * b).sum(axis=1).min() > 0.99999
+    one = onnx.embed([TEXTS[0]])[0]  # alone, without padding
+    assert float(one @ b[0]) > 0.99999
+
+
+def test_the_export_is_reused_and_a_damaged_one_is_replaced(tmp_path, monkeypatch):
+    from intents import onnx_backend
+
+    load_embedder("default", cache_dir=tmp_path).embed(["warm"])
+    (onnx_file,) = tmp_path.glob("*.onnx")
+    exports = []
+    real_export = onnx_backend.OnnxEncoder._export
+    monkeypatch.setattr(onnx_backend.OnnxEncoder, "_export",
+                        lambda self, st, path: (exports.append(path), real_export(self, st, path)))
+    load_embedder("default", cache_dir=tmp_path).embed(["again"])
+    assert exports == []  # read from the cache
+    data = bytearray(onnx_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))  # a flipped byte: the recorded SHA-256 no longer matches
+    v = load_embedder("default", cache_dir=tmp_path).embed(["again"])
+    assert len(exports) == 1 and v.shape == (1, 384)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_fine_tuned_weights_are_exported_with_them(torch_embedder, tmp_path):
+    params = dict(torch_embedder.torch_model().named_parameters())
+    name = next(n for n in params if n.endswith("output.dense.weight"))
+    tuned = {name: params[name].detach().numpy() * 0.5}
+    t = torch_embedder.with_tuned(tuned, "f" * 64)
+    o = load_embedder("default", cache_dir=tmp_path).with_tuned(tuned, "f" * 64)
+    assert o.backend == "onnx"
+    a, b = o.embed(TEXTS[:2]), t.embed(TEXTS[:2])
+    assert (a * b).sum(axis=1).min() > 0.99999
+    assert (a * torch_embedder.embed(TEXTS[:2])).sum(axis=1).min() < 0.9999  # not the base encoder's
+    assert len(list(tmp_path.glob("*.onnx"))) == 1
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(EncoderError, match="unknown encoder backend"):
+        load_embedder("default", backend="tensorflow")
