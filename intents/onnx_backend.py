@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,9 @@ class OnnxEncoder:
                                f"set TRIAGE_ENCODER_BACKEND=torch")
         self.pooling = pooling
         self.tokenizer = st.tokenizer
+        # A fast tokenizer sets its padding and truncation per call and refuses to be used by two
+        # threads at once ("Already borrowed"); the run itself is thread-safe.
+        self._tokenizer_lock = threading.Lock()
         self.max_length = int(st.max_seq_length)
         self.lower = bool(getattr(st[0], "do_lower_case", False))
         sample = self.tokenizer(["a"], return_tensors="np")
@@ -134,8 +138,9 @@ class OnnxEncoder:
             starts = tqdm(starts, desc="Encoding", unit="batch")
         for a in starts:
             rows = order[a:a + batch_size]
-            enc = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                 max_length=self.max_length, return_tensors="np")
+            with self._tokenizer_lock:
+                enc = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                     max_length=self.max_length, return_tensors="np")
             hidden = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
             if self.pooling == "cls":
                 vecs = hidden[:, 0]

@@ -67,3 +67,14 @@ def test_fine_tuned_weights_are_exported_with_them(torch_embedder, tmp_path):
 def test_an_unknown_backend_is_refused():
     with pytest.raises(EncoderError, match="unknown encoder backend"):
         load_embedder("default", backend="tensorflow")
+
+
+def test_threads_encode_at_once(tmp_path):
+    """A server encodes from several threads (the batcher, FAQ edits, the help center's search)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb = load_embedder("default", cache_dir=tmp_path)
+    want = emb.embed(TEXTS[:3])
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda _: emb.embed(TEXTS[:3]), range(24)))
+    assert all(np.allclose(g, want, atol=1e-5) for g in got)
