@@ -69,7 +69,7 @@ class Embedder(ABC):
         return self.embed(texts, progress=progress)
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -181,7 +181,7 @@ class SentenceTransformerEmbedder(Embedder):
         """Identity of the model directory's own weights (without any tuned tensors)."""
         if self._base_info is None:
             weights = next((self.model_dir / f for f in _WEIGHT_FILES if (self.model_dir / f).exists()), None)
-            digest = _file_sha256(weights) if weights else hashlib.sha256(
+            digest = file_sha256(weights) if weights else hashlib.sha256(
                 (self.model_dir / "config.json").read_bytes()).hexdigest()
             dim = self._read_dim()
             self._base_info = EncoderInfo(kind="sentence-transformers", name=self.name, dim=dim, weights_sha256=digest)

@@ -12,7 +12,6 @@ six short texts took 81 ms with 16 clients instead of about 15 ms); it is also f
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -24,17 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.errors import EncoderError
+from intents.encoder import file_sha256
 
 #: The transformer inputs the export knows how to feed (models take a subset of them).
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -78,7 +70,7 @@ class OnnxEncoder:
         path = cache_dir / f"{key}.onnx"
         record = cache_dir / f"{key}.json"
         try:
-            if path.exists() and record.exists() and json.loads(record.read_text()).get("sha256") == _sha256(path):
+            if path.exists() and record.exists() and json.loads(record.read_text()).get("sha256") == file_sha256(path):
                 return path
         except (OSError, ValueError):
             pass  # unreadable or altered: export again
@@ -92,7 +84,7 @@ class OnnxEncoder:
         os.close(fd)
         try:
             self._export(st, Path(tmp))
-            digest = _sha256(Path(tmp))
+            digest = file_sha256(Path(tmp))
             os.replace(tmp, path)  # atomic: two processes exporting at once each write a whole file
             record.write_text(json.dumps({"sha256": digest, "inputs": self.inputs}))
         finally:
