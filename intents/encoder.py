@@ -77,6 +77,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _offline() -> None:
+    """Never reach for the network, whatever loads the model or its tokenizer."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model directory, loaded on first use and never from the network.
 
@@ -112,9 +119,7 @@ class SentenceTransformerEmbedder(Embedder):
 
     def _load(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            _offline()
             import transformers
             from sentence_transformers import (
                 SentenceTransformer,  # heavy: import on first use only
@@ -156,18 +161,22 @@ class SentenceTransformerEmbedder(Embedder):
                 if self._onnx is None:
                     from intents.onnx_backend import OnnxEncoder
 
+                    _offline()
+
                     key = hashlib.sha256(f"{self.base_info().weights_sha256}:{self.tuned_sha256 or ''}".encode()
                                          ).hexdigest()[:32]
-                    self._onnx = OnnxEncoder(self._load(), key, self.cache_dir)
+                    # A cached export needs no PyTorch model; otherwise load it and export.
+                    self._onnx = (OnnxEncoder.from_cache(self.model_dir, key, self.cache_dir)
+                                  or OnnxEncoder.from_model(self._load(), key, self.cache_dir))
         return self._onnx
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         texts = list(texts)
-        model = self._load()
         if not texts:
             return np.zeros((0, self.info().dim), dtype=np.float32)
         if self.backend == "onnx":
             return self._onnx_encoder().encode(texts, self.batch_size, progress)
+        model = self._load()
         out = model.encode(
             texts,
             batch_size=self.batch_size,

@@ -33,11 +33,71 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "triage" / "onnx"
 
 
-class OnnxEncoder:
-    """The ONNX Runtime twin of a loaded `SentenceTransformer` (`st`), whose weights are
-    identified by `key` (the cache file's name)."""
+def _cached(cache_dir: Path, key: str) -> Path | None:
+    """The cached export named `key`, if its recorded SHA-256 still matches."""
+    path, record = cache_dir / f"{key}.onnx", cache_dir / f"{key}.json"
+    try:
+        if path.exists() and record.exists() and json.loads(record.read_text()).get("sha256") == file_sha256(path):
+            return path
+    except (OSError, ValueError):
+        pass  # unreadable or altered: export again
+    return None
 
-    def __init__(self, st, key: str, cache_dir: Path | None = None, threads: int = 0):
+
+def _described(model_dir: Path) -> tuple[str, int, bool] | None:
+    """(pooling, max length, lower-case) of a Transformer + Pooling [+ Normalize] directory, read
+    from its files; None when it is anything else (then the model itself is loaded and asked)."""
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((model_dir / "modules.json").read_text())]
+        bert = json.loads((model_dir / "sentence_bert_config.json").read_text())
+        pool = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if modules not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) \
+            or not bert.get("max_seq_length"):
+        return None
+    modes = frozenset(k for k, v in pool.items() if k.startswith("pooling_mode") and v is True)
+    pooling = {frozenset({"pooling_mode_mean_tokens"}): "mean", frozenset({"pooling_mode_cls_token"}): "cls"}.get(modes)
+    return (pooling, int(bert["max_seq_length"]), bool(bert.get("do_lower_case"))) if pooling else None
+
+
+class OnnxEncoder:
+    """A sentence encoder run by ONNX Runtime: a tokenizer, the exported transformer at `path`,
+    and the pooling. Made by `from_model` (a loaded `SentenceTransformer`, exported if need be) or
+    `from_cache` (without PyTorch, when the export is cached: a server starts seconds sooner)."""
+
+    def __init__(self, tokenizer, path: Path, pooling: str, max_length: int, lower: bool, threads: int = 0):
+        import onnxruntime as ort
+
+        self.tokenizer, self.pooling, self.max_length, self.lower = tokenizer, pooling, max_length, lower
+        # A fast tokenizer sets its padding and truncation per call and refuses to be used by two
+        # threads at once ("Already borrowed"); the run itself is thread-safe.
+        self._tokenizer_lock = threading.Lock()
+        self.inputs = [n for n in _INPUTS if n in tokenizer(["a"], return_tensors="np")]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        # Idle pool threads would spin for the next call, taking the cores from request threads.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def from_cache(cls, model_dir: Path, key: str, cache_dir: Path | None = None) -> "OnnxEncoder | None":
+        """Without loading the model, when its export is cached and its directory says how it
+        tokenises and pools; else None."""
+        path = _cached(Path(cache_dir) if cache_dir else default_cache_dir(), key)
+        described = _described(Path(model_dir)) if path else None
+        if described is None:
+            return None
+        from transformers import AutoTokenizer
+
+        pooling, max_length, lower = described
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        return cls(tokenizer, path, pooling, max_length, lower)
+
+    @classmethod
+    def from_model(cls, st, key: str, cache_dir: Path | None = None) -> "OnnxEncoder":
+        """From a loaded SentenceTransformer (`st`, fine-tuned weights applied), whose weights
+        `key` names; exported into `cache_dir` unless a valid export is there."""
         modules = [type(m).__name__ for m in st]
         if not modules or modules[0] != "Transformer" or any(m not in ("Transformer", "Pooling", "Normalize")
                                                               for m in modules):
@@ -47,75 +107,9 @@ class OnnxEncoder:
         if pooling not in ("mean", "cls"):
             raise EncoderError(f"the ONNX backend supports mean or CLS pooling, not {pooling!r}; "
                                f"set TRIAGE_ENCODER_BACKEND=torch")
-        self.pooling = pooling
-        self.tokenizer = st.tokenizer
-        # A fast tokenizer sets its padding and truncation per call and refuses to be used by two
-        # threads at once ("Already borrowed"); the run itself is thread-safe.
-        self._tokenizer_lock = threading.Lock()
-        self.max_length = int(st.max_seq_length)
-        self.lower = bool(getattr(st[0], "do_lower_case", False))
-        sample = self.tokenizer(["a"], return_tensors="np")
-        self.inputs = [n for n in _INPUTS if n in sample]
-        path = self._exported(st, key, Path(cache_dir) if cache_dir else default_cache_dir())
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        # Idle pool threads would spin for the next call, taking the cores from request threads.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-    # -- export ---------------------------------------------------------------------------------
-    def _exported(self, st, key: str, cache_dir: Path) -> Path:
-        path = cache_dir / f"{key}.onnx"
-        record = cache_dir / f"{key}.json"
-        try:
-            if path.exists() and record.exists() and json.loads(record.read_text()).get("sha256") == file_sha256(path):
-                return path
-        except (OSError, ValueError):
-            pass  # unreadable or altered: export again
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            target_dir = cache_dir
-        except OSError:
-            target_dir = Path(tempfile.mkdtemp(prefix="triage-onnx-"))  # read-only home: this process only
-            path, record = target_dir / f"{key}.onnx", target_dir / f"{key}.json"
-        fd, tmp = tempfile.mkstemp(dir=target_dir, suffix=".onnx.part")
-        os.close(fd)
-        try:
-            self._export(st, Path(tmp))
-            digest = file_sha256(Path(tmp))
-            os.replace(tmp, path)  # atomic: two processes exporting at once each write a whole file
-            record.write_text(json.dumps({"sha256": digest, "inputs": self.inputs}))
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
-
-    def _export(self, st, path: Path) -> None:
-        import torch
-
-        names = self.inputs
-
-        class Transformer(torch.nn.Module):
-            def __init__(self, model):
-                super().__init__()
-                self.model = model
-
-            def forward(self, *args):
-                return self.model(**dict(zip(names, args))).last_hidden_state
-
-        sample = self.tokenizer(["an example sentence to trace"], return_tensors="pt")
-        axes = {n: {0: "batch", 1: "tokens"} for n in names}
-        try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the exporter's notes on tracing, not the user's concern
-                torch.onnx.export(Transformer(st[0].auto_model).eval(), tuple(sample[n] for n in names), str(path),
-                                  input_names=list(names), output_names=["last_hidden_state"],
-                                  dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
-                                  opset_version=17, dynamo=False)
-        except Exception as exc:  # one clear line instead of the exporter's trace
-            raise EncoderError(f"cannot export the encoder to ONNX ({exc}); set TRIAGE_ENCODER_BACKEND=torch") from exc
+        cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        path = _cached(cache_dir, key) or _export_to(st, key, cache_dir)
+        return cls(st.tokenizer, path, pooling, int(st.max_seq_length), bool(getattr(st[0], "do_lower_case", False)))
 
     # -- encoding -------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], batch_size: int, progress: bool = False) -> np.ndarray:
@@ -144,3 +138,48 @@ class OnnxEncoder:
                 out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
             out[rows] = vecs
         return out
+
+# -- export ---------------------------------------------------------------------------------------
+def _export_to(st, key: str, cache_dir: Path) -> Path:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        cache_dir = Path(tempfile.mkdtemp(prefix="triage-onnx-"))  # read-only home: this process only
+    path, record = cache_dir / f"{key}.onnx", cache_dir / f"{key}.json"
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.part")
+    os.close(fd)
+    try:
+        _export(st, Path(tmp))
+        digest = file_sha256(Path(tmp))
+        os.replace(tmp, path)  # atomic: two processes exporting at once each write a whole file
+        record.write_text(json.dumps({"sha256": digest}))
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _export(st, path: Path) -> None:
+    import torch
+
+    names = [n for n in _INPUTS if n in st.tokenizer(["a"], return_tensors="np")]
+
+    class Transformer(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args):
+            return self.model(**dict(zip(names, args))).last_hidden_state
+
+    sample = st.tokenizer(["an example sentence to trace"], return_tensors="pt")
+    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on tracing, not the user's concern
+            torch.onnx.export(Transformer(st[0].auto_model).eval(), tuple(sample[n] for n in names), str(path),
+                              input_names=list(names), output_names=["last_hidden_state"],
+                              dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
+                              opset_version=17, dynamo=False)
+    except Exception as exc:  # one clear line instead of the exporter's trace
+        raise EncoderError(f"cannot export the encoder to ONNX ({exc}); set TRIAGE_ENCODER_BACKEND=torch") from exc
