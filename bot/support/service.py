@@ -110,6 +110,11 @@ class ChatService:
         self._faq_cursor = GapCursor()
         self._faq_applied: dict[str, int] = {}
         self._faq_lock = threading.Lock()
+        # Syncs in flight: turns arriving while one runs share the next one (see `sync_faqs`).
+        self._sync_cond = threading.Condition()
+        self._syncs_started = self._syncs_done = 0
+        self._syncing = False
+        self.sync_waiting = 0  # turns waiting for the next sync (for tests and metrics)
         self._started = False
         #: Loads a promoted model: (model directory, name) -> engine. Set by the server; without
         #: it the service keeps the engine it was given.
@@ -208,11 +213,39 @@ class ChatService:
         if not self._started:
             self.start()
             return
-        with self._faq_lock:
-            with reading(self.db) as conn:
-                changes = published_unread(conn, self._faq_cursor)
-            self._apply_versions(changes)
-            self._faq_cursor.saw(v.seq for v in changes)
+        # Every publication committed before this call must be applied when it returns; a sync
+        # that *starts* after this call began reads them all. So concurrent turns share syncs: one
+        # runs, the turns arriving meanwhile wait for the next one, which serves them all (one
+        # database read instead of one per turn, each under the lock: 16 clients queued on it).
+        with self._sync_cond:
+            needed = self._syncs_started + 1
+            while self._syncs_done < needed:
+                if not self._syncing:
+                    self._syncing = True
+                    self._syncs_started += 1
+                    mine = self._syncs_started
+                    break
+                self.sync_waiting += 1
+                try:
+                    self._sync_cond.wait()
+                finally:
+                    self.sync_waiting -= 1
+            else:
+                return
+        done = False
+        try:
+            with self._faq_lock:
+                with reading(self.db) as conn:
+                    changes = published_unread(conn, self._faq_cursor)
+                self._apply_versions(changes)
+                self._faq_cursor.saw(v.seq for v in changes)
+            done = True
+        finally:
+            with self._sync_cond:
+                self._syncing = False
+                if done:
+                    self._syncs_done = mine
+                self._sync_cond.notify_all()
 
     #: An agent's activity is written at most this often (per server), not on every request.
     SEEN_WRITE_SECONDS = 30.0

@@ -1,6 +1,7 @@
 """Several servers on one database: every FAQ publication reaches every server, however the
 transactions interleave, and a server starts from the live state in one batch."""
 import threading
+import time
 
 from bot.support.editor import EditorService
 from kb_index import repository as repo
@@ -110,3 +111,39 @@ def test_two_app_instances_see_each_others_faq_edits(db_engine, tiny_model, fake
         assert r.json()["replies"][0]["text"] != "On the website."
 
 
+
+
+def test_turns_arriving_during_a_sync_share_the_next_one_and_see_what_was_published(
+        db_engine, tiny_model, fake_embedder, monkeypatch):
+    a = make_service(db_engine, tiny_model, fake_embedder)
+    b = make_service(db_engine, tiny_model, fake_embedder)
+    a.sync_faqs()
+    reads, first_in, release = [], threading.Event(), threading.Event()
+    real = repo.published_unread
+
+    def slow_read(conn, cursor):
+        if threading.current_thread() is threading.main_thread():
+            return real(conn, cursor)  # the editor publishing on server b, not a's turns
+        reads.append(1)
+        if len(reads) == 1:  # the first sync holds on until the others have arrived
+            first_in.set()
+            release.wait(30)
+        return real(conn, cursor)
+
+    monkeypatch.setattr(repo, "published_unread", slow_read)
+    starter = threading.Thread(target=a.sync_faqs)
+    starter.start()
+    assert first_in.wait(30)
+    EditorService(b).put(entry(1), "ed")  # published while the first sync is under way
+    waiters = [threading.Thread(target=a.sync_faqs) for _ in range(8)]
+    for t in waiters:
+        t.start()
+    deadline = time.monotonic() + 30
+    while a.sync_waiting < len(waiters) and time.monotonic() < deadline:  # all of them queued
+        time.sleep(0.01)
+    assert a.sync_waiting == len(waiters)
+    release.set()
+    for t in [starter, *waiters]:
+        t.join(30)
+    assert len(reads) == 2  # eight turns, one more database read between them
+    assert a.engine.faq_index.store.get("topic1") is not None  # what they had to see
