@@ -18,6 +18,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -66,19 +67,36 @@ class OnnxEncoder:
     and the pooling. Made by `from_model` (a loaded `SentenceTransformer`, exported if need be) or
     `from_cache` (without PyTorch, when the export is cached: a server starts seconds sooner)."""
 
-    def __init__(self, tokenizer, path: Path, pooling: str, max_length: int, lower: bool, threads: int = 0):
-        import onnxruntime as ort
-
+    def __init__(self, tokenizer, path: Path, pooling: str, max_length: int, lower: bool, threads: int = 0,
+                 workers: int | None = None):
         self.tokenizer, self.pooling, self.max_length, self.lower = tokenizer, pooling, max_length, lower
+        self.path = Path(path)
         # A fast tokenizer sets its padding and truncation per call and refuses to be used by two
         # threads at once ("Already borrowed"); the run itself is thread-safe.
         self._tokenizer_lock = threading.Lock()
         self.inputs = [n for n in _INPUTS if n in tokenizer(["a"], return_tensors="np")]
+        self.session = self._session(threads)
+        #: Texts spanning several batches run on this many cores at once, one batch per core (see
+        #: `encode`); 1 keeps every batch on `session`.
+        self.workers = max(1, workers if workers is not None else len(os.sched_getaffinity(0)))
+        self._bulk = None
+        self._bulk_lock = threading.Lock()
+
+    def _session(self, threads: int):
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # Idle pool threads would spin for the next call, taking the cores from request threads.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+    def _bulk_runner(self) -> tuple[object, ThreadPoolExecutor]:
+        """A one-thread session run by `workers` threads at once, made on first use."""
+        with self._bulk_lock:
+            if self._bulk is None:
+                self._bulk = (self._session(1), ThreadPoolExecutor(self.workers, thread_name_prefix="triage-encode"))
+            return self._bulk
 
     @classmethod
     def from_cache(cls, model_dir: Path, key: str, cache_dir: Path | None = None) -> "OnnxEncoder | None":
@@ -113,31 +131,49 @@ class OnnxEncoder:
 
     # -- encoding -------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], batch_size: int, progress: bool = False) -> np.ndarray:
-        """Unit-length vectors of `texts`, in batches of similar length (less padding)."""
+        """Unit-length vectors of `texts`, in batches of similar length (less padding).
+
+        One batch runs on `session` with every core. Several batches run `workers` at a time on a
+        one-thread session, one per core: a transformer on a dozen short texts splits poorly
+        across cores, so this encodes about 20% more texts per second on 2 cores
+        (`scripts/encoder_benchmark.py`)."""
         texts = [t.lower() for t in texts] if self.lower else list(texts)
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        out: np.ndarray | None = None
-        starts = range(0, len(texts), batch_size)
+        batches = [order[a:a + batch_size] for a in range(0, len(texts), batch_size)]
+        bar = None
         if progress:
             from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc="Encoding", unit="batch")
-        for a in starts:
-            rows = order[a:a + batch_size]
-            with self._tokenizer_lock:
-                enc = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                     max_length=self.max_length, return_tensors="np")
-            hidden = self.session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
-            if self.pooling == "cls":
-                vecs = hidden[:, 0]
-            else:
-                mask = enc["attention_mask"][..., None].astype(np.float32)
-                vecs = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            vecs /= np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
-            if out is None:
-                out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
-            out[rows] = vecs
+            bar = tqdm(total=len(batches), desc="Encoding", unit="batch")
+        if len(batches) > 1 and self.workers > 1:
+            session, pool = self._bulk_runner()
+            parts = pool.map(lambda rows: self._run(session, texts, rows), batches)
+        else:
+            parts = (self._run(self.session, texts, rows) for rows in batches)
+        out: np.ndarray | None = None
+        try:
+            for rows, vecs in zip(batches, parts):
+                if out is None:
+                    out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
+                out[rows] = vecs
+                if bar is not None:
+                    bar.update()
+        finally:
+            if bar is not None:
+                bar.close()
         return out
+
+    def _run(self, session, texts: list[str], rows: np.ndarray) -> np.ndarray:
+        with self._tokenizer_lock:
+            enc = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                 max_length=self.max_length, return_tensors="np")
+        hidden = session.run(None, {n: enc[n].astype(np.int64) for n in self.inputs})[0]
+        if self.pooling == "cls":
+            vecs = hidden[:, 0]
+        else:
+            mask = enc["attention_mask"][..., None].astype(np.float32)
+            vecs = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        return vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
 
 # -- export ---------------------------------------------------------------------------------------
 def _export_to(st, key: str, cache_dir: Path) -> Path:

@@ -2,11 +2,12 @@
 
 Prints, per backend: one text at a time (median ms over the default bot's short questions), texts/s
 in batches on those short questions and on the realistic 50,000-entry set's phrasings
-(`public_kb.py`, longer), the cosine of the ONNX vectors to the PyTorch ones, and the time to
+(`public_kb.py`, longer; ONNX also with its batches one after another on all cores instead of
+one batch per core at once), the cosine of the ONNX vectors to the PyTorch ones, and the time to
 encode one batch while 8 threads run Python beside it (what a busy server's request threads do
 to an encoder that needs the GIL back between its steps).
 
-    python scripts/encoder_benchmark.py [--texts 2000]
+    python scripts/encoder_benchmark.py [--texts 2000] [--batch-size 64]
 """
 from __future__ import annotations
 
@@ -75,15 +76,19 @@ def measure(emb, short: list[str], long: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--texts", type=int, default=2000)
+    ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args()
     from public_kb import build
 
     kb = build(max(1, args.texts // 5) + 1)
     long = [q for e in kb.entries for q in e.questions][:args.texts]
     short = (TEXTS * (args.texts // len(TEXTS) + 1))[:args.texts]
-    torch_emb = load_embedder("default", backend="torch")
-    onnx_emb = load_embedder("default", backend="onnx")
-    rows = {"torch": measure(torch_emb, short, long), "onnx": measure(onnx_emb, short, long)}
+    torch_emb = load_embedder("default", backend="torch", batch_size=args.batch_size)
+    onnx_emb = load_embedder("default", backend="onnx", batch_size=args.batch_size)
+    serial = load_embedder("default", backend="onnx", batch_size=args.batch_size)
+    serial._onnx_encoder().workers = 1  # every batch on the one session, one after another
+    rows = {"torch": measure(torch_emb, short, long), "onnx, batches one at a time": measure(serial, short, long),
+            "onnx": measure(onnx_emb, short, long)}
     a, b = onnx_emb.embed(long[:500]), torch_emb.embed(long[:500])
     cos = (a * b).sum(axis=1)
     print(f"realistic phrasings: {statistics.mean(len(t.split()) for t in long):.1f} words on average")

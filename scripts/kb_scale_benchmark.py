@@ -13,7 +13,7 @@ speed only). With public data, answer coverage and precision are measured on hel
 alone, so the quality cost of scale shows; the calibration set gains one held-out query for
 `--calibration` entries (never one that is evaluated).
 
-    python scripts/kb_scale_benchmark.py [--sizes 1000,10000,50000] [--subset 500]
+    python scripts/kb_scale_benchmark.py [--sizes 1000,10000,50000] [--subset 500] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--subset", type=int, default=500, help="entries whose held-out queries measure quality")
     ap.add_argument("--calibration", type=int, default=1000, help="entries with a calibration query")
     ap.add_argument("--predict", type=int, default=5000, help="texts for the `triage predict` rate")
+    ap.add_argument("--keep", type=Path, help="copy each trained model to KEEP/N (for profiling afterwards)")
     args = ap.parse_args()
     for n in [int(x) for x in args.sizes.split(",")]:
         if args.source == "public":
@@ -138,6 +139,8 @@ def main() -> None:
             write_kb(data, rows, calibration)
             train_s, peak = train(data, model)
             mode = json.loads((model / "config.json").read_text())["report"].get("faq_answered_by", "?")
+            if args.keep:
+                shutil.copytree(model, args.keep / str(n), dirs_exist_ok=True)
             print(f"\n{n:,} entries ({5 * n:,} phrasings, FAQ answered by {mode}): train {train_s:.0f} s, "
                   f"peak {peak:,.0f} MB", flush=True)
             texts = random.Random(3).sample(pool, min(args.predict, len(pool)))

@@ -78,3 +78,34 @@ def test_threads_encode_at_once(tmp_path):
     with ThreadPoolExecutor(6) as pool:
         got = list(pool.map(lambda _: emb.embed(TEXTS[:3]), range(24)))
     assert all(np.allclose(g, want, atol=1e-5) for g in got)
+
+
+def test_several_batches_run_on_every_core_with_the_same_vectors(tmp_path):
+    """Texts spanning several batches are encoded batch-per-core on a one-thread session; the
+    vectors, and their order, are those of one batch after another on the main session."""
+    emb = load_embedder("default", batch_size=2, cache_dir=tmp_path)
+    emb.embed(["warm"])
+    encoder = emb._onnx
+    texts = [f"{t} {i}" for i in range(5) for t in TEXTS]  # 20 texts of mixed lengths: 10 batches
+    encoder.workers = 1
+    one_by_one = emb.embed(texts)
+    assert encoder._bulk is None  # every batch went to the main session
+    encoder.workers = 2
+    together = emb.embed(texts)
+    assert encoder._bulk is not None
+    assert np.allclose(together, one_by_one, atol=1e-5)
+    assert float(together[3] @ emb.embed([texts[3]])[0]) > 0.99999  # row i is text i
+
+
+def test_a_failing_batch_fails_the_call(tmp_path, monkeypatch):
+    emb = load_embedder("default", batch_size=2, cache_dir=tmp_path)
+    emb.embed(["warm"])
+    encoder = emb._onnx
+    encoder.workers = 2
+    session, _ = encoder._bulk_runner()
+    real = encoder._run
+    monkeypatch.setattr(encoder, "_run", lambda s, texts, rows: (_ for _ in ()).throw(RuntimeError("boom"))
+                        if "pizza" in [texts[i] for i in rows] else real(s, texts, rows))
+    with pytest.raises(RuntimeError, match="boom"):
+        emb.embed(TEXTS * 3)
+    assert emb.embed(TEXTS[:1]).shape == (1, 384)  # the encoder still works afterwards
