@@ -141,6 +141,7 @@ def main() -> None:
             mode = json.loads((model / "config.json").read_text())["report"].get("faq_answered_by", "?")
             if args.keep:
                 shutil.copytree(model, args.keep / str(n), dirs_exist_ok=True)
+                shutil.copy(data.parent / "train.log", args.keep / f"{n}-train.log")
             print(f"\n{n:,} entries ({5 * n:,} phrasings, FAQ answered by {mode}): train {train_s:.0f} s, "
                   f"peak {peak:,.0f} MB", flush=True)
             texts = random.Random(3).sample(pool, min(args.predict, len(pool)))

@@ -163,11 +163,11 @@ def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[
                 author: str | None = None, idem_key: str | None = None, reply_to: str | None = None,
                 model: str | None = None, about: str | None = None) -> Message:
     mid = str(uuid.uuid4())
-    conn.execute(messages.insert().values(
+    r = conn.execute(messages.insert().values(
         id=mid, conversation_id=cid, role=role, text=text,
         buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
-        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about))
-    r = conn.execute(select(messages).where(messages.c.id == mid)).one()
+        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about
+    ).returning(*messages.c)).one()  # the stored row (its sequence number) without a second statement
     return _msg(r)
 
 

@@ -66,3 +66,30 @@ def test_a_failed_transaction_lets_the_next_writer_in(db):
     assert not t.is_alive()
     with reading(db) as conn:
         assert [r[0] for r in conn.execute(text("SELECT x FROM t"))] == [3]
+
+
+def test_a_connection_idle_past_the_window_is_pinged_and_replaced_when_dead(pg_engine, monkeypatch):
+    """PostgreSQL pool connections are pinged only after sitting idle: a turn's four or five
+    checkouts cost no extra round trip, and a connection that died while idle (a restart, a
+    dropped socket) is replaced before a request uses it."""
+    from sqlalchemy import create_engine
+
+    from bot.core import db as db_module
+
+    pings = []
+    real_ping = pg_engine.dialect.do_ping
+    monkeypatch.setattr(pg_engine.dialect, "do_ping", lambda c: (pings.append(c), real_ping(c))[1])
+    with pg_engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with pg_engine.connect() as conn:  # used a moment ago: not pinged
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pid
+    assert pings == []
+    other = create_engine(pg_engine.url)  # outside the pool under test
+    with other.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    other.dispose()
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)  # every pooled connection is now "idle"
+    with pg_engine.connect() as conn:  # the dead one fails its ping; the pool connects again
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    assert pings
