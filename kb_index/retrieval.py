@@ -239,7 +239,10 @@ class LexicalIndex:
         self._alive = np.zeros(0, dtype=bool)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        m = self._hv.transform(texts).tocsr()
+        return self._weighted(self._hv.transform(texts).tocsr())
+
+    def _weighted(self, m: sparse.csr_matrix) -> sparse.csr_matrix:
+        """n-gram counts -> sublinear TF·IDF rows of unit length (in place)."""
         m.data = (1.0 + np.log(m.data)) * self._idf[m.indices]
         return normalize(m, copy=False)
 
@@ -264,11 +267,12 @@ class LexicalIndex:
         if not texts:
             self._set_blocks([])
             return
-        df = np.bincount(self._hv.transform(texts).tocsr().indices, minlength=self._hv.n_features)
+        counts = self._hv.transform(texts).tocsr()  # n-grams counted once (the slow part: Python)
+        df = np.bincount(counts.indices, minlength=self._hv.n_features)
         self._idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
         self._probe = (df <= self.MAX_DF_SHARE * len(texts)) if len(texts) > self.PRUNE_ABOVE else \
             np.ones(self._hv.n_features, dtype=bool)
-        self._set_blocks([self._block(self.transform(texts))])
+        self._set_blocks([self._block(self._weighted(counts))])
 
     def append(self, texts: Sequence[str]) -> None:
         """New rows at the end, weighted with the IDF of the last rebuild."""

