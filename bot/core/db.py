@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Column, Float, MetaData, create_engine, event
@@ -141,10 +142,15 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("a pooled connection failed its ping")
 
 
-def reading(engine: Engine):
+def reading(engine: Engine, single: bool = False):
     """A connection for read-only work (`with reading(db) as conn:`). On SQLite its transaction
-    does not take the write lock; it must not write."""
-    return engine.connect().execution_options(triage_read_only=True)
+    does not take the write lock; it must not write. `single`: the work is one statement, which on
+    PostgreSQL then runs without a transaction block (autocommit: no BEGIN and ROLLBACK round
+    trips; one statement sees one snapshot either way). A turn makes three such reads."""
+    conn = engine.connect()
+    if single and engine.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="AUTOCOMMIT", triage_read_only=True)
+    return conn.execution_options(triage_read_only=True)
 
 
 def _alembic_config(engine: Engine):
@@ -157,10 +163,28 @@ def _alembic_config(engine: Engine):
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent)."""
+    """Bring the schema to `revision` (idempotent). Processes starting together migrate one after
+    the other: on PostgreSQL through an advisory lock (`bot/migrations/env.py`); on a SQLite file
+    through a lock on a file beside it, because Alembic commits each SQLite migration on its own
+    (SQLite's DDL is not transactional there), so the database's write lock alone let a second
+    process start between two migrations of the first and apply one twice."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    with _file_lock(engine):
+        command.upgrade(_alembic_config(engine), revision)
+
+
+@contextmanager
+def _file_lock(engine: Engine):
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        yield
 
 
 def current_revision(engine: Engine) -> str | None:

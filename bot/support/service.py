@@ -146,7 +146,7 @@ class ChatService:
         if not wait and now - self._model_checked < poll_seconds:
             return
         self._model_checked = now
-        with reading(self.db) as conn:
+        with reading(self.db, single=True) as conn:
             p = promotions.current(conn)
         if p is None or p.seq in (self.model_seq, self._model_failed):
             return
@@ -235,7 +235,7 @@ class ChatService:
         done = False
         try:
             with self._faq_lock:
-                with reading(self.db) as conn:
+                with reading(self.db, single=True) as conn:
                     changes = published_unread(conn, self._faq_cursor)
                 self._apply_versions(changes)
                 self._faq_cursor.saw(v.seq for v in changes)
@@ -339,11 +339,11 @@ class ChatService:
             return cid
 
     def conversation_of_token(self, token: str) -> str | None:
-        with reading(self.db) as conn:
+        with reading(self.db, single=True) as conn:
             return conv_db.by_token(conn, token)
 
     def check_token(self, cid: str, token: str) -> bool:
-        with reading(self.db) as conn:
+        with reading(self.db, single=True) as conn:
             try:
                 _, token_hash = conv_db.load(conn, cid)
             except NotFoundError:
@@ -428,7 +428,7 @@ class ChatService:
         msg = text.strip()
         if not msg or msg.startswith("/"):
             return {}
-        with reading(self.db) as conn:
+        with reading(self.db, single=True) as conn:
             conv, _ = conv_db.load(conn, cid)
         if conv.state.state in (State.QUEUED, State.WITH_AGENT):
             return {}

@@ -93,3 +93,20 @@ def test_a_connection_idle_past_the_window_is_pinged_and_replaced_when_dead(pg_e
         assert conn.execute(text("SELECT 1")).scalar() == 1
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
     assert pings
+
+
+def test_a_single_statement_read_runs_outside_a_transaction_and_leaves_writes_transactional(pg_engine):
+    """`reading(db, single=True)` on PostgreSQL: autocommit for that one statement (no BEGIN and
+    ROLLBACK round trips); the pooled connection goes back to transactional use for writers."""
+    with reading(pg_engine, single=True) as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert conn.connection.dbapi_connection.autocommit is True
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with pytest.raises(RuntimeError):
+        with pg_engine.begin() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pid  # the same pooled connection
+            assert conn.connection.dbapi_connection.autocommit is False
+            conn.execute(text("CREATE TABLE t_single (x int)"))
+            raise RuntimeError("roll back")
+    with reading(pg_engine) as conn:  # the failed transaction left nothing behind
+        assert conn.execute(text("SELECT to_regclass('t_single')")).scalar() is None
