@@ -17,6 +17,7 @@ import os
 import tempfile
 import threading
 import warnings
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -145,22 +146,36 @@ class OnnxEncoder:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(batches), desc="Encoding", unit="batch")
-        if len(batches) > 1 and self.workers > 1:
-            session, pool = self._bulk_runner()
-            parts = pool.map(lambda rows: self._run(session, texts, rows), batches)
-        else:
-            parts = (self._run(self.session, texts, rows) for rows in batches)
         out: np.ndarray | None = None
+        pending: deque = deque()  # (rows, future): at most two batches a core in flight
         try:
-            for rows, vecs in zip(batches, parts):
-                if out is None:
-                    out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
-                out[rows] = vecs
-                if bar is not None:
-                    bar.update()
+            if len(batches) > 1 and self.workers > 1:
+                session, pool = self._bulk_runner()
+                for rows in batches:
+                    pending.append((rows, pool.submit(self._run, session, texts, rows)))
+                    while len(pending) >= 2 * self.workers:
+                        done_rows, future = pending.popleft()
+                        out = self._place(out, len(texts), done_rows, future.result(), bar)
+                while pending:
+                    done_rows, future = pending.popleft()
+                    out = self._place(out, len(texts), done_rows, future.result(), bar)
+            else:
+                for rows in batches:
+                    out = self._place(out, len(texts), rows, self._run(self.session, texts, rows), bar)
         finally:
+            for _, future in pending:  # a batch failed or the caller was interrupted: stop the rest
+                future.cancel()
             if bar is not None:
                 bar.close()
+        return out
+
+    @staticmethod
+    def _place(out: np.ndarray | None, n: int, rows: np.ndarray, vecs: np.ndarray, bar) -> np.ndarray:
+        if out is None:
+            out = np.empty((n, vecs.shape[1]), dtype=np.float32)
+        out[rows] = vecs
+        if bar is not None:
+            bar.update()
         return out
 
     def _run(self, session, texts: list[str], rows: np.ndarray) -> np.ndarray:

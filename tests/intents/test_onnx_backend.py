@@ -109,3 +109,13 @@ def test_a_failing_batch_fails_the_call(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         emb.embed(TEXTS * 3)
     assert emb.embed(TEXTS[:1]).shape == (1, 384)  # the encoder still works afterwards
+    # A failure early in a long job stops it: the batches queued behind it are not encoded (an
+    # interrupted training must not go on encoding in the background until it can exit).
+    runs = []
+    monkeypatch.setattr(encoder, "_run", lambda s, texts, rows: (
+        runs.append(1), (_ for _ in ()).throw(RuntimeError("boom")) if len(runs) == 1 else real(s, texts, rows))[1])
+    with pytest.raises(RuntimeError, match="boom"):
+        emb.embed([f"text {i}" for i in range(200)])  # 100 batches
+    _, pool = encoder._bulk_runner()
+    pool.submit(lambda: None).result()  # whatever was running has finished
+    assert len(runs) <= 2 * encoder.workers + 1
