@@ -136,8 +136,8 @@ class OnnxEncoder:
 
         One batch runs on `session` with every core. Several batches run `workers` at a time on a
         one-thread session, one per core: a transformer on a dozen short texts splits poorly
-        across cores, so this encodes about 20% more texts per second on 2 cores
-        (`scripts/encoder_benchmark.py`)."""
+        across cores (3-28% more texts per second on 2 cores, depending on how busy the machine is;
+        `scripts/encoder_benchmark.py`)."""
         texts = [t.lower() for t in texts] if self.lower else list(texts)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         batches = [order[a:a + batch_size] for a in range(0, len(texts), batch_size)]
@@ -147,36 +147,39 @@ class OnnxEncoder:
 
             bar = tqdm(total=len(batches), desc="Encoding", unit="batch")
         out: np.ndarray | None = None
-        pending: deque = deque()  # (rows, future): at most two batches a core in flight
         try:
-            if len(batches) > 1 and self.workers > 1:
-                session, pool = self._bulk_runner()
-                for rows in batches:
-                    pending.append((rows, pool.submit(self._run, session, texts, rows)))
-                    while len(pending) >= 2 * self.workers:
-                        done_rows, future = pending.popleft()
-                        out = self._place(out, len(texts), done_rows, future.result(), bar)
-                while pending:
-                    done_rows, future = pending.popleft()
-                    out = self._place(out, len(texts), done_rows, future.result(), bar)
-            else:
-                for rows in batches:
-                    out = self._place(out, len(texts), rows, self._run(self.session, texts, rows), bar)
+            for rows, vecs in self._encoded(texts, batches):
+                if out is None:
+                    out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
+                out[rows] = vecs
+                if bar is not None:
+                    bar.update()
         finally:
-            for _, future in pending:  # a batch failed or the caller was interrupted: stop the rest
-                future.cancel()
             if bar is not None:
                 bar.close()
         return out
 
-    @staticmethod
-    def _place(out: np.ndarray | None, n: int, rows: np.ndarray, vecs: np.ndarray, bar) -> np.ndarray:
-        if out is None:
-            out = np.empty((n, vecs.shape[1]), dtype=np.float32)
-        out[rows] = vecs
-        if bar is not None:
-            bar.update()
-        return out
+    def _encoded(self, texts: list[str], batches: list[np.ndarray]):
+        """(rows, vectors) per batch, in order: one after another on `session`, or at most two
+        batches a core in flight on the bulk session."""
+        if len(batches) == 1 or self.workers == 1:
+            for rows in batches:
+                yield rows, self._run(self.session, texts, rows)
+            return
+        session, pool = self._bulk_runner()
+        pending: deque = deque()
+        try:
+            for rows in batches:
+                pending.append((rows, pool.submit(self._run, session, texts, rows)))
+                if len(pending) >= 2 * self.workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:  # a batch failed or the caller was interrupted: stop the rest
+                future.cancel()
 
     def _run(self, session, texts: list[str], rows: np.ndarray) -> np.ndarray:
         with self._tokenizer_lock:

@@ -146,7 +146,8 @@ def reading(engine: Engine, single: bool = False):
     """A connection for read-only work (`with reading(db) as conn:`). On SQLite its transaction
     does not take the write lock; it must not write. `single`: the work is one statement, which on
     PostgreSQL then runs without a transaction block (autocommit: no BEGIN and ROLLBACK round
-    trips; one statement sees one snapshot either way). A turn makes three such reads."""
+    trips; one statement sees one snapshot either way): a turn's token check, state read, FAQ sync
+    and promotion check."""
     conn = engine.connect()
     if single and engine.dialect.name == "postgresql":
         return conn.execution_options(isolation_level="AUTOCOMMIT", triage_read_only=True)
