@@ -91,6 +91,7 @@ def test_phone_staff_can_reach_every_action(live, new_page):
     agent.locator("#claim-next").click()
     agent.locator("#reply").fill("Hello from a phone.")
     for control in ("#send-reply", "#resolve", "#transfer"):
+        agent.locator(control).wait_for()  # shown once the claimed ticket has rendered
         box = agent.locator(control).bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], control   # on screen
     agent.locator("#send-reply").click()
@@ -102,6 +103,7 @@ def test_phone_staff_can_reach_every_action(live, new_page):
     editor = new_page(viewport=PHONE, locale="en-US")
     sign_in(editor, live.url, KEYS["editor"], "/editor")
     editor.locator('[data-entry="fees"]').click()
+    editor.locator("#publish").wait_for()  # the entry has opened (a busy machine: not at once)
     box = editor.locator("#publish").bounding_box()
     assert box and box["x"] + box["width"] <= PHONE["width"]
     assert editor.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
