@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import pytest
 
@@ -223,6 +225,27 @@ def test_lexical_candidates_through_rare_features_score_exactly():
     q = full.transform(queries)
     assert set(full.top(q, 5)[0]) == set(np.argsort(-dense[0])[:5])
     assert int(np.argmax(dense[0])) in pruned.top(pruned.transform(queries), 5)[0]
+
+
+def test_lexical_rows_are_counted_as_the_vectorizer_counts_them():
+    """Rows are counted word by word (each distinct word once); the counts must be the
+    vectorizer's own, whatever the white space, case or script."""
+    from kb_index.retrieval import LexicalIndex
+
+    rng = random.Random(5)
+    alphabet = "ab cdé\tΣς我密码\n  '!.-İß\u00a0\x1f0"
+    texts = ["", "   ", "Hello  world", "héllo\tWORLD\n\nagain", "ΟΔΟΣ ΟΔΟΣ", "我的密码忘了 怎么办", "x" * 40,
+             "a b c", "tab\x1fsep", "a\u00a0b İstanbul straße"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(300)]
+    texts += [q for e in _many_entries(50) for q in e.questions]
+    index = LexicalIndex()
+    mine, theirs = index._counts(texts), index._hv.transform(texts).tocsr()
+    assert mine.shape == theirs.shape
+    assert abs(mine - theirs).max() == 0
+    # And the weighted rows a rebuild keeps are the ones a query is compared with.
+    index.rebuild(texts)
+    S = index.scores(texts[2:12])
+    assert np.allclose([S[i, 2 + i] for i in range(10)], 1.0, atol=1e-5)
 
 
 def test_large_index_search_matches_the_small_path(fake_embedder, monkeypatch):
