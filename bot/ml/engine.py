@@ -75,8 +75,8 @@ class TriageEngine:
         if self._faq_index is None:
             with self._faq_index_lock:
                 if self._faq_index is None:
-                    self._faq_index = FaqIndex(self.embedder, self.locales).build(self.model.faqs,
-                                                                                  self.model.faq_vectors)
+                    self._faq_index = FaqIndex(self.embedder, self.locales).build(
+                        self.model.faqs, self.model.faq_vectors, centroids=self.model.faq_centroids)
         return self._faq_index
 
     # -- content edits: live for the next message, no retraining --------------------------------

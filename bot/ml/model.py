@@ -26,6 +26,8 @@ from kb_index.retrieval import FaissIndex
 from kb_index.store import FaqEntry
 
 TUNED_FILE = "encoder_tuned.safetensors"
+#: The approximate FAQ index's lists (written when training searched one).
+CENTROIDS_FILE = "faq_centroids.safetensors"
 
 
 @dataclass
@@ -67,6 +69,8 @@ class TriageModel:
     complexity: IntentClassifier | None = None  # simple/medium/complex from the message itself
     tuned: TunedEncoder | None = None  # fine-tuned encoder weights, applied over `encoder`
     scope_calibration: Platt | None = None  # scope mix -> confidence; None: `calibration` of the raw score
+    #: The approximate FAQ index's lists (when training searched one), so loading does not cluster again.
+    faq_centroids: np.ndarray | None = None
     #: The first 12 hex digits of the SHA-256 of the model's manifest (which lists every file's
     #: hash): one identity per trained model, recorded with each bot reply. Empty before saving.
     fingerprint: str = ""
@@ -108,6 +112,8 @@ class TriageModel:
             "faq.json": json_bytes([e.to_json() for e in self.faqs]),
             "faq_index.faiss": faiss_index.to_bytes(),
         }
+        if self.faq_centroids is not None:
+            files[CENTROIDS_FILE] = arrays_to_bytes({"centroids": np.asarray(self.faq_centroids, np.float32)})
         if self.urgency is not None:
             u_meta, u_arrays = self.urgency.to_state()
             files["urgency.json"] = json_bytes({**u_meta, "thresholds": self.urgency_thresholds.to_json(),
@@ -141,6 +147,9 @@ class TriageModel:
                 pos += len(e.questions)
             if pos != len(index):
                 raise ValueError("faq_index.faiss does not match faq.json")
+            centroids = dict(arrays_from_bytes(files[CENTROIDS_FILE]))["centroids"] if CENTROIDS_FILE in files else None
+            if centroids is not None and centroids.shape[1:] != matrix.shape[1:]:
+                raise ValueError(f"{CENTROIDS_FILE} does not match faq_index.faiss")
             urgency, u_th, u_texts = None, UrgencyThresholds(), []
             if "urgency.json" in files:
                 u_meta = json.loads(files["urgency.json"])
@@ -173,6 +182,7 @@ class TriageModel:
                 meta={k: IntentMeta.from_json(v) for k, v in cfg["meta"].items()},
                 faqs=faqs,
                 faq_vectors=vectors,
+                faq_centroids=centroids,
                 report=cfg.get("report", {}),
             )
         except ModelError:

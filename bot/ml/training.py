@@ -215,9 +215,9 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
         index = FaqIndex(embedder, registry()).build(data.faqs, _faq_vectors(data.faqs, text_vec))
         scores = score_held_out(clf_h, index, X_cal, [e.text for e in cal.data.examples],
                                 [e.label for e in cal.data.examples])
-        source = cal.source
+        source, centroids = cal.source, index.centroids
     else:
-        parts, clf_h, lex_keep = [], None, None
+        parts, clf_h, lex_keep, centroids = [], None, None, None
         split_list, source = splits or calibration_splits(labels.tolist(), settings)
         shared = _classifier(settings).fit_vocabulary(vocab)
         for tr, ho in split_list:
@@ -226,6 +226,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
             clf_h = _classifier(settings).fit(X[tr], [texts[i] for i in tr], clf_labels[tr], vocabulary_from=shared)
             index = FaqIndex(embedder, registry()).build(faq_tr, _faq_vectors(faq_tr, text_vec))
             parts.append(score_held_out(clf_h, index, X[ho], [texts[i] for i in ho], labels[ho].tolist()))
+            centroids = index.centroids  # lists of most phrasings: good for all of them
         scores = HeldOutScores.concat(parts)
 
     small_talk = lambda label: meta.get(label, IntentMeta()).small_talk  # noqa: E731
@@ -243,6 +244,7 @@ def fit_model(data: TrainingData, X: np.ndarray, embedder: Embedder, settings: T
         meta=meta,
         faqs=list(data.faqs),
         faq_vectors=_faq_vectors(data.faqs, text_vec),
+        faq_centroids=centroids,
         report={"calibration": cal.report.to_json(), "answer_precision_target": settings.answer_precision,
                 "n_examples": len(texts), "prob_weight": cal.prob_weight, "scope_weight": cal.scope_weight,
                 "n_labels": len(in_scope), "has_out_of_scope_examples": bool((labels == OUT_OF_SCOPE).any()),

@@ -164,6 +164,32 @@ def test_a_large_faq_index_searches_through_the_approximate_index(fake_embedder)
     assert hits[0].faq_id == "e123"
 
 
+def test_an_index_built_on_saved_centroids_searches_like_the_one_that_found_them(fake_embedder, monkeypatch):
+    from kb_index.retrieval import ApproximateIndex
+
+    entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 13}", f"topic {i} help"], {"en": f"a{i}"})
+               for i in range(400)]
+    first = FaqIndex(fake_embedder, load_registry(), approximate_above=500).build(entries)
+    centroids = first.centroids
+    assert centroids is not None and centroids.shape == (first._faiss.nlist, fake_embedder.info().dim)
+
+    def no_clustering(self, sample, seed=13):
+        raise AssertionError("clustered again")
+
+    monkeypatch.setattr(ApproximateIndex, "train", no_clustering)
+    again = FaqIndex(fake_embedder, load_registry(), approximate_above=500).build(entries, centroids=centroids)
+    assert again._faiss.nprobe == first._faiss.nprobe
+    queries = [e.questions[0] for e in entries[::9]] + ["topic 4 help desk", "something else"]
+    vecs = fake_embedder.encode_query(queries)
+    assert again.search(vecs, queries, k=3) == first.search(vecs, queries, k=3)
+    assert first.copy().search(vecs, queries, k=3) == first.search(vecs, queries, k=3)  # a copy keeps them too
+    # Edits keep them; below the threshold searches are exact (no lists).
+    again.apply([], [e.id for e in entries[:150]])
+    assert again.centroids is not None
+    small = FaqIndex(fake_embedder, load_registry(), approximate_above=500).build(entries[:100], centroids=centroids)
+    assert small.centroids is None
+
+
 def test_edits_update_the_index_in_place_and_match_a_full_rebuild(fake_embedder):
     entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 13}", f"topic {i} help desk"],
                         {"en": f"a{i}"}) for i in range(300)]

@@ -96,3 +96,30 @@ def test_retraining_reuses_the_previous_models_phrasing_vectors(tmp_path, fake_e
     other, lines = _Counting(FakeEmbedder(32)), []
     train(data2, other, Settings(encoder="fake:32"), previous=first, log=lines.append)
     assert faq_texts <= set(other.seen) and any("not reusing" in line for line in lines)
+
+
+def test_a_model_keeps_the_approximate_index_lists_training_found(tmp_path, fake_embedder, monkeypatch):
+    """Above the approximate-search threshold, training clusters the phrasings once; the model
+    keeps the lists, and loading it searches on them without clustering again."""
+    from kb_index.retrieval import ApproximateIndex, FaqIndex
+
+    monkeypatch.setattr(FaqIndex, "APPROXIMATE_ABOVE", 60)
+    topics = ["invoice", "parcel", "coupon", "refund", "login", "address", "warranty", "battery", "printer", "router"]
+    faq = "faq:\n" + "".join(
+        f"- id: e{i}\n  answer: {{en: Answer {i}.}}\n"
+        f"  questions: [how do I fix the {t} number {i}, {t} problem {i}, help with {t} {i}]\n"
+        for i, t in enumerate(topics * 4))
+    settings = Settings(encoder="fake:64", faq_classifier_max_entries=2)
+    model = train(load_training_data(write_data(tmp_path / "d", TINY_NLU, faq)), fake_embedder, settings)
+    assert model.faq_centroids is not None and model.faq_centroids.shape[1] == 64
+    model.save(tmp_path / "m")
+    loaded = TriageModel.load(tmp_path / "m")
+    assert np.array_equal(loaded.faq_centroids, model.faq_centroids)
+
+    def no_clustering(self, sample, seed=13):
+        raise AssertionError("clustered again")
+
+    monkeypatch.setattr(ApproximateIndex, "train", no_clustering)
+    engine = TriageEngine(loaded, fake_embedder)
+    assert engine.predict_one("parcel problem 21").intent == "faq/e21"
+    assert isinstance(engine.faq_index._faiss, ApproximateIndex)
