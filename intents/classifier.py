@@ -128,8 +128,17 @@ class IntentClassifier:
     def in_scope_labels(self) -> list[str]:
         return [c for c in self.classes_ if c != OUT_OF_SCOPE]
 
-    def predict_proba(self, X: np.ndarray, texts: Sequence[str], lexical: sparse.csr_matrix | None = None
-                      ) -> np.ndarray:
+    def lexical_scores(self, texts: Sequence[str]) -> np.ndarray:
+        """The n-grams' part of the class scores (`predict_proba` adds the embedding's): it needs
+        no query vectors, so a turn computes it while the encoder runs."""
+        W, c = self._coef_t, len(self.words_.idf_)
+        d = W.shape[0] - len(self.chars_.idf_) - c
+        return self.chars_.dot(texts, W[d:W.shape[0] - c]) + self.words_.dot(texts, W[W.shape[0] - c:])
+
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str], lexical: sparse.csr_matrix | None = None,
+                      lexical_scores: np.ndarray | None = None) -> np.ndarray:
+        """`lexical`: the texts' n-gram features (`lexical`), or `lexical_scores`: their part of the
+        scores, when already computed."""
         # The embedding's part and the n-grams' part of the product apart: stacking a dense row
         # onto a sparse one per message cost more than the product itself.
         W, d = self._coef_t, X.shape[1]
@@ -137,14 +146,13 @@ class IntentClassifier:
         if lexical is not None:
             z += lexical @ W[d:]
         else:
-            c = d + len(self.chars_.idf_)
-            z += self.chars_.transform(texts) @ W[d:c]
-            z += self.words_.transform(texts) @ W[c:]
+            z += self.lexical_scores(texts) if lexical_scores is None else lexical_scores
         return _softmax(z + self.intercept_)
 
-    def score(self, X: np.ndarray, texts: Sequence[str], k: int = 3) -> Scores:
+    def score(self, X: np.ndarray, texts: Sequence[str], k: int = 3,
+              lexical_scores: np.ndarray | None = None) -> Scores:
         """Top-k in-scope classes per query with probability and raw mixed score."""
-        P = self.predict_proba(X, texts)
+        P = self.predict_proba(X, texts, lexical_scores=lexical_scores)
         if self._oos_idx is not None:
             P[:, self._oos_idx] = -1.0  # never a candidate; its mass stays out of the others
         k = min(k, len(self.in_scope_labels))

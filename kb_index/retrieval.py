@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 from bot.core.i18n import LocaleRegistry
 from intents.encoder import Embedder
@@ -216,19 +215,28 @@ def vector_index(matrix: np.ndarray, approximate_above: int,
     return ann
 
 
+_scratch = threading.local()
+
+
 def _row_dots(mat: sparse.csr_matrix, rows: np.ndarray, q_idx: np.ndarray, q_val: np.ndarray) -> np.ndarray:
-    """Dot products of `rows` of `mat` with one sparse vector (sorted `q_idx`, `q_val`), reading
-    only those rows' entries (scipy's products would first lay the vector out over every feature
-    column: 2^18 of them)."""
+    """Dot products of `rows` of `mat` with one sparse vector (`q_idx`, `q_val`), reading only
+    those rows' entries (scipy's products would first lay the vector out over every feature
+    column: 2^18 of them). The vector is laid out once in a per-thread dense buffer, so each entry
+    is one lookup; the buffer is zeroed again after."""
     starts, ends = mat.indptr[rows], mat.indptr[rows + 1]
     lengths = ends - starts
     if not len(q_idx) or not lengths.sum():
         return np.zeros(len(rows), dtype=np.float32)
     # The positions of the chosen rows' entries, row after row.
     pos = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-    feats = mat.indices[pos]
-    at = np.minimum(np.searchsorted(q_idx, feats), len(q_idx) - 1)
-    contrib = np.where(q_idx[at] == feats, mat.data[pos] * q_val[at], 0.0)
+    buf = getattr(_scratch, "dense", None)
+    if buf is None or len(buf) != mat.shape[1]:
+        buf = _scratch.dense = np.zeros(mat.shape[1], dtype=np.float32)
+    buf[q_idx] = q_val
+    try:
+        contrib = mat.data[pos] * buf[mat.indices[pos]]
+    finally:
+        buf[q_idx] = 0.0
     return np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=contrib,
                        minlength=len(rows)).astype(np.float32)
 
@@ -292,9 +300,13 @@ class LexicalIndex:
         return counts
 
     def _weighted(self, m: sparse.csr_matrix) -> sparse.csr_matrix:
-        """n-gram counts -> sublinear TF·IDF rows of unit length (in place)."""
-        m.data = (1.0 + np.log(m.data)) * self._idf[m.indices]
-        return normalize(m, copy=False)
+        """n-gram counts -> sublinear TF·IDF rows of unit length (in place; scikit-learn's
+        `normalize` checked its input for longer than a query's row took to weight)."""
+        data = (1.0 + np.log(m.data)) * self._idf[m.indices]
+        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=m.shape[0]))
+        m.data = (data / norms[rows]).astype(np.float32)
+        return m
 
     def _block(self, rows: sparse.csr_matrix) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         probe = rows.multiply(self._probe[None, :]).tocsr() if not self._probe.all() else rows
@@ -369,8 +381,6 @@ class LexicalIndex:
         blocks, starts = self._parts
         which = np.searchsorted(starts, rows, side="right") - 1
         q_idx, q_val = q.indices[q.indptr[i]:q.indptr[i + 1]], q.data[q.indptr[i]:q.indptr[i + 1]]
-        order = np.argsort(q_idx)
-        q_idx, q_val = q_idx[order], q_val[order]
         for b in np.unique(which):
             sel = which == b
             mat = blocks[b][0]
@@ -393,6 +403,20 @@ class LexicalIndex:
         out = np.hstack([(q @ b.T).toarray() for b, _ in self._parts[0]]).astype(np.float32, copy=False)
         out[:, ~self._alive] = -1.0
         return out
+
+
+@dataclass(frozen=True)
+class LexicalQueries:
+    """The part of a search that needs no query vectors (the queries' n-grams and their lexical
+    candidates), made by `FaqIndex.lexical_queries` while the encoder runs. Used only on the
+    lexical index it was made on and while it holds the same rows: a full rebuild renumbers them,
+    and rows added since could be candidates (rows dropped since are skipped when scored)."""
+
+    index: LexicalIndex
+    rows: int
+    q: sparse.csr_matrix
+    top: list[np.ndarray]
+    width: int
 
 
 @dataclass(frozen=True)
@@ -559,35 +583,56 @@ class FaqIndex:
         """Top-k entries per query. `exclude` (per query) hides phrasings, for leave-one-out checks."""
         return self.search_near(query_vecs, texts, k, exclude)[0]
 
+    @staticmethod
+    def _width(n_rows: int, k: int) -> int:
+        """Candidates taken from each channel."""
+        return min(n_rows, max(50, 8 * k))
+
+    def lexical_queries(self, texts: Sequence[str], k: int = 3) -> LexicalQueries:
+        """What a `search_near(…, texts, k)` finds without the query vectors, to run beside the
+        encoder (see `TriageEngine.predict`)."""
+        lexical, width = self._lexical, self._width(len(self._rows), k)
+        rows = len(lexical)
+        q = lexical.transform(texts)
+        return LexicalQueries(lexical, rows, q, lexical.top(q, width), width)
+
     def search_near(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
-                    exclude: Sequence[set[str]] | None = None) -> tuple[list[list[Hit]], np.ndarray]:
+                    exclude: Sequence[set[str]] | None = None,
+                    lexical: LexicalQueries | None = None) -> tuple[list[list[Hit]], np.ndarray]:
         """`search`, and per query the mean dense similarity of its `NEAR_K` nearest phrasings (how
         close it lies to the knowledge base as a whole; the classifier's nearness of "some FAQ
-        entry" when entries are answered through retrieval)."""
+        entry" when entries are answered through retrieval). `lexical`: the same texts'
+        `lexical_queries`, made earlier (made again if the index was rebuilt since)."""
         if not len(self.store):
             return [[] for _ in texts], np.zeros(len(texts))
         hits: list[list[Hit]] = []
         near = []
         n = self.SEARCH_CHUNK
         for a in range(0, len(texts), n):
+            part = LexicalQueries(lexical.index, lexical.rows, lexical.q[a:a + n], lexical.top[a:a + n],
+                                  lexical.width) if lexical is not None else None
             h, nr = self._search_chunk(query_vecs[a:a + n], texts[a:a + n], k,
-                                       exclude[a:a + n] if exclude is not None else None)
+                                       exclude[a:a + n] if exclude is not None else None, part)
             hits += h
             near.append(nr)
         return hits, np.concatenate(near)
 
     def _search_chunk(self, query_vecs: np.ndarray, texts: Sequence[str], k: int,
-                      exclude: Sequence[set[str]] | None) -> tuple[list[list[Hit]], np.ndarray]:
+                      exclude: Sequence[set[str]] | None,
+                      part: LexicalQueries | None) -> tuple[list[list[Hit]], np.ndarray]:
         rows, matrix, faiss_index, lexical = self._rows, self._matrix, self._faiss, self._lexical
         n_rows = len(rows)
-        width = min(n_rows, max(50, 8 * k))
+        width = self._width(n_rows, k)
         # Dense candidates come from faiss, lexical ones from the character channel; each
         # candidate phrasing then gets both scores and the fused one.
         D, didx = faiss_index.search(query_vecs, width)
         near = np.array([float(np.mean(d[i >= 0][:self.NEAR_K])) if (i >= 0).any() else 0.0
                          for d, i in zip(D, didx)])
-        q = lexical.transform(texts)
-        lex_top = lexical.top(q, width)
+        if part is not None and part.index is lexical and part.rows == len(lexical) and part.width == width:
+            q, lex_top = part.q, part.top
+        else:
+            q = lexical.transform(texts)
+            lex_top = lexical.top(q, width)
         out: list[list[Hit]] = []
         for i in range(len(texts)):
             w = self.language_weights.get(self.locales.detect(texts[i]), self.dense_weight)
@@ -653,10 +698,14 @@ class DraftIndex:
                exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         return self.search_near(query_vecs, texts, k, exclude)[0]
 
+    def lexical_queries(self, texts: Sequence[str], k: int = 3) -> LexicalQueries:
+        return self.live.lexical_queries(texts, k + len(self._hidden))
+
     def search_near(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
-                    exclude: Sequence[set[str]] | None = None) -> tuple[list[list[Hit]], np.ndarray]:
+                    exclude: Sequence[set[str]] | None = None,
+                    lexical: LexicalQueries | None = None) -> tuple[list[list[Hit]], np.ndarray]:
         hidden = self._hidden
-        live, near = self.live.search_near(query_vecs, texts, k + len(hidden), exclude)
+        live, near = self.live.search_near(query_vecs, texts, k + len(hidden), exclude, lexical)
         side = self._side.search(query_vecs, texts, k, exclude) if len(self._side.store) else [[] for _ in texts]
         out = []
         for mine, theirs in zip(live, side):

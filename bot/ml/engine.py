@@ -1,8 +1,11 @@
 """The engine: a trained model, its encoder and the live FAQ index, deciding per message."""
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,7 @@ from bot.ml.policy import (
 )
 from escalation.urgency import Context, prioritise
 from intents.encoder import Embedder, load_embedder
-from kb_index.retrieval import DraftIndex, FaqIndex
+from kb_index.retrieval import DraftIndex, FaqIndex, LexicalQueries
 from kb_index.store import FaqEntry
 
 
@@ -33,6 +36,30 @@ def _single_threaded_blas() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _text_threads() -> ThreadPoolExecutor:
+    """Threads for the text-only side of predictions (one per core), made on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="triage-text")
+        return _pool
+
+
+@dataclass(frozen=True)
+class _TextSide:
+    """What a prediction computes from the texts alone (no vectors): the FAQ search's lexical part
+    and each model's n-gram scores."""
+
+    faq: LexicalQueries
+    intent: np.ndarray
+    urgency: np.ndarray | None
+    complexity: np.ndarray | None
 
 
 class TriageEngine:
@@ -132,18 +159,20 @@ class TriageEngine:
         return meta
 
     @staticmethod
-    def _label_probs(clf, X: np.ndarray, texts: Sequence[str]) -> list[dict[str, float]]:
+    def _label_probs(clf, X: np.ndarray, texts: Sequence[str], lexical_scores: np.ndarray | None = None
+                     ) -> list[dict[str, float]]:
         if clf is None:
             return [{}] * len(texts)
-        P = clf.predict_proba(X, texts)
+        P = clf.predict_proba(X, texts, lexical_scores=lexical_scores)
         return [{c: float(P[i, j]) for j, c in enumerate(clf.classes_)} for i in range(len(texts))]
 
-    def urgency(self, X: np.ndarray, texts: Sequence[str]) -> list[tuple[dict[str, float], str | None]]:
+    def urgency(self, X: np.ndarray, texts: Sequence[str], lexical_scores: np.ndarray | None = None
+                ) -> list[tuple[dict[str, float], str | None]]:
         """Per text: urgency probabilities and the most similar urgent training example."""
         u = self.model.urgency
         if u is None:
             return [({}, None)] * len(texts)
-        P = u.predict_proba(X, texts)
+        P = u.predict_proba(X, texts, lexical_scores=lexical_scores)
         out = []
         for i in range(len(texts)):
             probs = {c: float(P[i, j]) for j, c in enumerate(u.classes_)}
@@ -164,17 +193,26 @@ class TriageEngine:
         texts = list(texts)
         if not texts:
             return []
-        X = self.embedder.encode_query(texts) if embeddings is None else embeddings
         clf = self.model.classifier
         index = self.faq_index if faq_index is None else faq_index
         meta = self.model.meta if faq_index is None else self.meta_for(faq_index)
-        hits, near = index.search_near(X, texts, k=10)
-        scores = resolve_faq_any(clf.score(X, texts, k=3), hits, near, clf.prob_weight, clf.scope_weight)
+        if embeddings is None:
+            # The text-only work (n-grams, lexical candidates) runs beside the encoder, which
+            # releases the GIL. The encoder is called from this thread: called from a pool
+            # thread it was slower (scripts/turn_phases_benchmark.py).
+            pending = _text_threads().submit(self._text_side, texts, index)
+            X = self.embedder.encode_query(texts)
+            side = pending.result()
+        else:
+            X, side = embeddings, self._text_side(texts, index)
+        hits, near = index.search_near(X, texts, k=10, lexical=side.faq)
+        scores = resolve_faq_any(clf.score(X, texts, k=3, lexical_scores=side.intent), hits, near,
+                                 clf.prob_weight, clf.scope_weight)
         conf = self.model.calibration(scores.top_raw, scores.top_margin)
         scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
         known = set(clf.classes_)
-        urgencies = self.urgency(X, texts)
-        complexities = self._label_probs(self.model.complexity, X, texts)
+        urgencies = self.urgency(X, texts, side.urgency)
+        complexities = self._label_probs(self.model.complexity, X, texts, side.complexity)
         config = PolicyConfig(self.thresholds)
         out = []
         for i, text in enumerate(texts):
@@ -199,6 +237,12 @@ class TriageEngine:
                 d.reasons.append("P0: a person handles it")
             out.append(d)
         return out
+
+    def _text_side(self, texts: list[str], index: FaqIndex | DraftIndex) -> "_TextSide":
+        m = self.model
+        return _TextSide(index.lexical_queries(texts, k=10), m.classifier.lexical_scores(texts),
+                         m.urgency.lexical_scores(texts) if m.urgency is not None else None,
+                         m.complexity.lexical_scores(texts) if m.complexity is not None else None)
 
     def predict_one(self, text: str, context: Context | None = None) -> Decision:
         return self.predict([text], contexts=[context] if context else None)[0]

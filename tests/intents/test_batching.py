@@ -113,9 +113,9 @@ def test_a_full_queue_is_a_503_with_retry_after(db_engine, tiny_model, fake_embe
     svc = make_service(db_engine, tiny_model, fake_embedder, s)
     svc.engine.batch_queries(8, 0.001, 8)
 
-    def full(texts, **kw):
-        raise Overloaded("the encoder queue is full (8 texts waiting)")
-    monkeypatch.setattr(svc.engine.embedder, "encode_query", full)
+    batcher = svc.engine.embedder
+    with batcher._cond:
+        batcher._queued_texts = 8  # as if 8 texts were waiting: the queue is full
     with api_client(svc, s) as c:
         cid, token = new_conv(c)
         r = c.post(f"/conversations/{cid}/messages", json={"text": "what are the trading fees"}, headers=H(token))

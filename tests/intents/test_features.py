@@ -40,3 +40,13 @@ def test_serialised_vocabulary_transforms_the_same():
     tfidf = Tfidf("char_wb", (1, 3)).fit(TEXTS)
     again = Tfidf.from_json(tfidf.to_json(), tfidf.idf_)
     np.testing.assert_array_equal(again.transform(TEXTS).toarray(), tfidf.transform(TEXTS).toarray())
+
+
+@pytest.mark.parametrize("analyzer", ["char_wb", "words"])
+def test_dot_is_the_product_of_the_transform(analyzer):
+    tfidf = Tfidf(analyzer, (1, 4)).fit(TEXTS[:3] + ["my password was reset twice"])
+    W = np.random.default_rng(0).standard_normal((len(tfidf.idf_), 5)).astype(np.float32)
+    got = tfidf.dot(TEXTS, W)
+    np.testing.assert_allclose(got, _reference(tfidf, TEXTS) @ W, rtol=1e-4, atol=1e-5)
+    assert not got[TEXTS.index("")].any()                                # no known feature: zeros
+    assert tfidf.dot([], W).shape == (0, 5)

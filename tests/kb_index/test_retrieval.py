@@ -318,3 +318,28 @@ def test_a_draft_ranks_as_the_same_edits_applied_in_place(fake_embedder):
     assert np.allclose([h.score for r in got for h in r], [h.score for r in want for h in r], atol=1e-5)
     assert "e5" not in draft.store and draft.store.get("e3").answers["en"] == "changed"
     assert len(live._rows) == rows_before and live.store.get("e3").answers["en"] == "answer 3"  # live untouched
+
+
+def test_lexical_queries_made_before_the_vectors_search_the_same(fake_embedder):
+    from kb_index.retrieval import FaqIndex
+
+    entries = _many_entries(400)
+    index = FaqIndex(fake_embedder, load_registry()).build(entries)
+    queries = [e.questions[1] for e in entries[::11]] + ["wallet fee case3", "nothing like it"]
+    vecs = fake_embedder.encode_query(queries)
+
+    def same(a, b):
+        assert a[0] == b[0] and np.allclose(a[1], b[1])
+    index.SEARCH_CHUNK = 4                                               # several chunks
+    early = index.lexical_queries(queries, k=10)
+    same(index.search_near(vecs, queries, k=10, lexical=early), index.search_near(vecs, queries, k=10))
+    # Rows added or renumbered (a full rebuild) since: made again.
+    index.upsert(FaqEntry("late", ["wallet fee case3 exactly"], {"en": "late"}))
+    same(index.search_near(vecs, queries, k=10, lexical=early), index.search_near(vecs, queries, k=10))
+    index.apply([], [e.id for e in entries[:390]])                      # most rows dead: rebuilt
+    assert early.index is not index._lexical
+    same(index.search_near(vecs, queries, k=10, lexical=early), index.search_near(vecs, queries, k=10))
+    draft = index.draft()
+    draft.upsert(FaqEntry("d1", ["a drafted wallet question"], {"en": "d"}))
+    same(draft.search_near(vecs, queries, k=3, lexical=draft.lexical_queries(queries, k=3)),
+         draft.search_near(vecs, queries, k=3))

@@ -42,6 +42,9 @@ def test_batch_and_single_agree(tiny_model, fake_embedder):
     texts = ["hello", "reset my password", "tell me a joke", "fee schedule"]
     assert [d.to_json() for d in e.predict(texts)] == [e.predict_one(t).to_json() for t in texts]
     assert e.predict([]) == []
+    # Encoded beside the text-only work, or handed over already encoded: the same decisions.
+    X = fake_embedder.encode_query(texts)
+    assert [d.to_json() for d in e.predict(texts, embeddings=X)] == [d.to_json() for d in e.predict(texts)]
 
 
 PRIORITIES = """\
