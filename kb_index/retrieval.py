@@ -241,6 +241,20 @@ def _row_dots(mat: sparse.csr_matrix, rows: np.ndarray, q_idx: np.ndarray, q_val
                        minlength=len(rows)).astype(np.float32)
 
 
+def _known_or_scored(rows: np.ndarray, known: np.ndarray, known_scores: np.ndarray, score) -> np.ndarray:
+    """Scores of `rows`: those among `known` from `known_scores`, the others from `score(rows)`."""
+    out = np.empty(len(rows), dtype=np.float32)
+    hit = np.zeros(len(rows), dtype=bool)
+    if len(known):
+        order = np.argsort(known)
+        at = np.minimum(np.searchsorted(known[order], rows), len(known) - 1)
+        hit = known[order][at] == rows
+        out[hit] = known_scores[order][at[hit]]
+    if not hit.all():
+        out[~hit] = score(rows[~hit])
+    return out
+
+
 class LexicalIndex:
     """Character n-gram TF-IDF with hashed features, so new phrasings need no refit.
 
@@ -416,7 +430,14 @@ class LexicalQueries:
     rows: int
     q: sparse.csr_matrix
     top: list[np.ndarray]
+    #: Per query: the lexical scores of its `top` rows (the other candidates are scored later).
+    scores: list[np.ndarray]
     width: int
+    languages: list[str]
+
+    def part(self, a: int, b: int) -> "LexicalQueries":
+        return LexicalQueries(self.index, self.rows, self.q[a:b], self.top[a:b], self.scores[a:b], self.width,
+                              self.languages[a:b])
 
 
 @dataclass(frozen=True)
@@ -594,7 +615,9 @@ class FaqIndex:
         lexical, width = self._lexical, self._width(len(self._rows), k)
         rows = len(lexical)
         q = lexical.transform(texts)
-        return LexicalQueries(lexical, rows, q, lexical.top(q, width), width)
+        top = lexical.top(q, width)
+        return LexicalQueries(lexical, rows, q, top, [lexical.score_rows(q, i, t) for i, t in enumerate(top)], width,
+                              [self.locales.detect(t) for t in texts])
 
     def search_near(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
                     exclude: Sequence[set[str]] | None = None,
@@ -609,8 +632,7 @@ class FaqIndex:
         near = []
         n = self.SEARCH_CHUNK
         for a in range(0, len(texts), n):
-            part = LexicalQueries(lexical.index, lexical.rows, lexical.q[a:a + n], lexical.top[a:a + n],
-                                  lexical.width) if lexical is not None else None
+            part = lexical.part(a, a + n) if lexical is not None else None
             h, nr = self._search_chunk(query_vecs[a:a + n], texts[a:a + n], k,
                                        exclude[a:a + n] if exclude is not None else None, part)
             hits += h
@@ -628,14 +650,12 @@ class FaqIndex:
         D, didx = faiss_index.search(query_vecs, width)
         near = np.array([float(np.mean(d[i >= 0][:self.NEAR_K])) if (i >= 0).any() else 0.0
                          for d, i in zip(D, didx)])
-        if part is not None and part.index is lexical and part.rows == len(lexical) and part.width == width:
-            q, lex_top = part.q, part.top
-        else:
-            q = lexical.transform(texts)
-            lex_top = lexical.top(q, width)
+        if part is None or part.index is not lexical or part.rows != len(lexical) or part.width != width:
+            part = self.lexical_queries(texts, k)
+        q, lex_top = part.q, part.top
         out: list[list[Hit]] = []
         for i in range(len(texts)):
-            w = self.language_weights.get(self.locales.detect(texts[i]), self.dense_weight)
+            w = self.language_weights.get(part.languages[i], self.dense_weight)
             cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top[i]]))
             # An edit may be half applied: never read past what all parts hold.
             cand = cand[(cand < n_rows) & (cand < len(matrix))]
@@ -645,7 +665,7 @@ class FaqIndex:
             if len(cand) == 0:
                 out.append([])
                 continue
-            lex = lexical.score_rows(q, i, cand)
+            lex = _known_or_scored(cand, lex_top[i], part.scores[i], lambda rows: lexical.score_rows(q, i, rows))
             dense = matrix[cand] @ query_vecs[i]
             fused = w * np.maximum(dense, 0.0) + (1 - w) * lex
             best: dict[str, int] = {}  # entry -> position in cand of its best phrasing

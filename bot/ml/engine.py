@@ -219,7 +219,7 @@ class TriageEngine:
             clf_cands = list(zip(scores.top_labels[i], conf[i].tolist(), scope[i].tolist()))
             hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
             cands = merge_candidates(clf_cands, hit_cands, known, index.store)
-            d = decide(text, self.locales.detect(text), cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
+            d = decide(text, side.faq.languages[i], cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
             probs, evidence = urgencies[i]
             call = prioritise(d.priority, probs, self.model.urgency_thresholds,
                               contexts[i] if contexts else Context(), evidence)
