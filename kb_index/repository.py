@@ -81,11 +81,10 @@ def versions(conn, faq_id: str) -> list[FaqVersion]:
 def add_version(conn, faq_id: str, kind: str, entry: FaqEntry | None, author: str, now: float) -> FaqVersion:
     last = conn.execute(select(func.max(faq_versions.c.version)).where(faq_versions.c.faq_id == faq_id)).scalar()
     version = (last or 0) + 1
-    conn.execute(faq_versions.insert().values(
+    return _ver(conn.execute(faq_versions.insert().values(
         faq_id=faq_id, version=version, kind=kind, author=author, created_at=now,
-        entry=json.dumps(entry.to_json(), ensure_ascii=False) if entry else None))
-    return _ver(conn.execute(select(faq_versions).where(faq_versions.c.faq_id == faq_id,
-                                                        faq_versions.c.version == version)).one())
+        entry=json.dumps(entry.to_json(), ensure_ascii=False) if entry else None,
+    ).returning(*faq_versions.c)).one())  # the stored row (its seq) without a second statement
 
 
 def published_since(conn, after_seq: int) -> list[FaqVersion]:
