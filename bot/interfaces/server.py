@@ -25,6 +25,7 @@ def build_app(model: Path, settings: Settings, migrate: bool = True) -> FastAPI:
     from bot.support import promotions
     from bot.support.service import ChatService
     from escalation.webhooks import Dispatcher
+    from intents.features import prepare as prepare_features
 
     def load(path: Path, name: str | None = None) -> TriageEngine:
         engine = TriageEngine.from_model_dir(path, settings)
@@ -47,6 +48,9 @@ def build_app(model: Path, settings: Settings, migrate: bool = True) -> FastAPI:
     service.start()  # every live FAQ edit, in one batch, before the port opens
     seed_golden(service, settings)
     dispatcher = Dispatcher(db_engine, settings.webhook_url, settings.webhook_secret or "")
+    # The Chinese word segmenter's dictionary (about 1 s) loads now, not on the first Chinese
+    # message (loaded beside the rest of the start it saved nothing: both hold the GIL).
+    prepare_features()
     return create_app(service, settings, dispatcher, monitor_seconds=settings.monitor_seconds)
 
 
