@@ -343,3 +343,27 @@ def test_lexical_queries_made_before_the_vectors_search_the_same(fake_embedder):
     draft.upsert(FaqEntry("d1", ["a drafted wallet question"], {"en": "d"}))
     same(draft.search_near(vecs, queries, k=3, lexical=draft.lexical_queries(queries, k=3)),
          draft.search_near(vecs, queries, k=3))
+
+
+def test_edits_append_vectors_in_the_spare_room_and_grow_it_when_full(fake_embedder, monkeypatch):
+    entries = _many_entries(40)
+    assert FaqIndex._room(120) > 120
+    monkeypatch.setattr(FaqIndex, "_room", staticmethod(lambda n: n + 3))  # little room, to fill it
+    live = FaqIndex(fake_embedder, load_registry()).build(entries)
+    buf = live._buf
+    assert len(buf) == len(live._matrix) + 3
+    live.upsert(FaqEntry("n0", ["a brand new wallet question"], {"en": "new"}))
+    assert live._buf is buf                                              # appended without a copy
+    added = [FaqEntry(f"n{i}", [f"new question {i} about fees", f"fees {i} again"], {"en": f"n{i}"})
+             for i in range(1, 12)]
+    for e in added:
+        live.upsert(e)
+    assert live._buf is not buf
+    fresh = FaqIndex(fake_embedder, load_registry()).build(list(live.store))
+    queries = [e.questions[0] for e in added] + [e.questions[1] for e in entries[::7]]
+    vecs = fake_embedder.encode_query(queries)
+    # (lexical scores differ a little: edits are weighted with the IDF of the last full build)
+    assert [h[0].faq_id for h in live.search(vecs, queries)] == [h[0].faq_id for h in fresh.search(vecs, queries)]
+    for e in live.store:                                                 # every row holds its own vector
+        rows = live._entry_rows[e.id]
+        assert np.allclose(live._matrix[rows], fake_embedder.encode_document(e.questions), atol=1e-6)
