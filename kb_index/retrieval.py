@@ -296,8 +296,8 @@ class LexicalIndex:
         "char_wb" n-grams never cross a word boundary (each word is padded with a space and cut
         alone), so a text's counts are the sum of its words' counts: a texts x words count matrix
         times the words' n-gram counts. Phrasings of one knowledge base share most of their words,
-        so this hashes a few thousand words instead of every phrasing's n-grams in Python (50,000
-        entries: 30-50 s -> about 2 s)."""
+        so this hashes each distinct word once instead of every phrasing's n-grams in Python
+        (250,000 phrasings: 27 s -> 3 s)."""
         words: dict[str, int] = {}
         cols: list[int] = []
         indptr = np.zeros(len(texts) + 1, dtype=np.int64)
