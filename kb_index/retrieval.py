@@ -635,7 +635,9 @@ class FaqIndex:
     def lexical_queries(self, texts: Sequence[str], k: int = 3) -> LexicalQueries:
         """What a `search_near(…, texts, k)` finds without the query vectors, to run beside the
         encoder (see `TriageEngine.predict`)."""
-        lexical, width = self._lexical, self._width(len(self._rows), k)
+        return self._lexical_queries(self._lexical, self._width(len(self._rows), k), texts)
+
+    def _lexical_queries(self, lexical: LexicalIndex, width: int, texts: Sequence[str]) -> LexicalQueries:
         rows = len(lexical)
         q = lexical.transform(texts)
         top = lexical.top(q, width)
@@ -674,7 +676,7 @@ class FaqIndex:
         near = np.array([float(np.mean(d[i >= 0][:self.NEAR_K])) if (i >= 0).any() else 0.0
                          for d, i in zip(D, didx)])
         if part is None or part.index is not lexical or part.rows != len(lexical) or part.width != width:
-            part = self.lexical_queries(texts, k)
+            part = self._lexical_queries(lexical, width, texts)
         q, lex_top = part.q, part.top
         out: list[list[Hit]] = []
         for i in range(len(texts)):
