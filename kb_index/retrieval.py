@@ -558,6 +558,9 @@ class FaqIndex:
         if new_rows:
             self._append_vectors(V)
             self._rows += new_rows
+            for e in upserts:
+                if e.questions:
+                    self._vectors[e.id] = self._buf[self._entry_rows[e.id][0]:self._entry_rows[e.id][-1] + 1]
         if gone:
             self._faiss.remove(np.asarray(gone, dtype=np.int64))
             self._lexical.drop(gone)
@@ -589,6 +592,7 @@ class FaqIndex:
             self._centroids = faiss_index.centroids()
         self._rows, self._entry_rows, self._buf, self._matrix, self._faiss, self._lexical = (
             rows, entry_rows, buf, matrix, faiss_index, lexical)
+        self._vectors = self._views(buf)
 
     @staticmethod
     def _room(n: int) -> int:
@@ -605,7 +609,16 @@ class FaqIndex:
             buf = np.empty((self._room(need), V.shape[1]), np.float32)
             buf[:n] = self._matrix
         buf[n:need] = V
+        grown = buf is not self._buf
         self._buf, self._matrix = buf, buf[:need]
+        if grown:  # let the old buffer go
+            self._vectors = self._views(buf)
+
+    def _views(self, buf: np.ndarray) -> dict[str, np.ndarray]:
+        """Each entry's vectors as a view of its rows in `buf` (an entry's rows are consecutive),
+        so the vectors are held once here, not also per entry. Rows are only ever appended to a
+        buffer, never rewritten, so a view stays valid."""
+        return {fid: buf[rows[0]:rows[-1] + 1] for fid, rows in self._entry_rows.items() if rows}
 
     @property
     def centroids(self) -> np.ndarray | None:
@@ -614,6 +627,7 @@ class FaqIndex:
         return self._centroids if isinstance(self._faiss, ApproximateIndex) else None
 
     def phrasing_vectors(self) -> dict[str, np.ndarray]:
+        """Each entry's phrasing vectors (views of the index's own matrix: read, do not write)."""
         return dict(self._vectors)
 
     # -- search --------------------------------------------------------------------------------

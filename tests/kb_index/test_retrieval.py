@@ -367,3 +367,6 @@ def test_edits_append_vectors_in_the_spare_room_and_grow_it_when_full(fake_embed
     for e in live.store:                                                 # every row holds its own vector
         rows = live._entry_rows[e.id]
         assert np.allclose(live._matrix[rows], fake_embedder.encode_document(e.questions), atol=1e-6)
+        # held once: each entry's vectors are a view of the current matrix (no old buffer kept)
+        assert np.shares_memory(live.phrasing_vectors()[e.id], live._buf)
+        assert np.array_equal(live.phrasing_vectors()[e.id], live._matrix[rows])

@@ -149,3 +149,14 @@ def test_the_faq_index_is_built_once_even_when_two_threads_ask_at_once(tiny_mode
     for t in threads:
         t.join()
     assert len({id(ix) for ix in seen}) == 1
+
+
+def test_the_model_vectors_are_read_from_the_faq_index_once_it_is_built(tiny_model, fake_embedder):
+    import numpy as np
+
+    e = _engine(tiny_model, fake_embedder)
+    loaded = {fid: v.copy() for fid, v in e.model.faq_vectors.items()}
+    index = e.faq_index
+    assert set(e.model.faq_vectors) == set(loaded)
+    for fid, v in e.model.faq_vectors.items():                # the same vectors, held once
+        assert np.array_equal(v, loaded[fid]) and np.shares_memory(v, index._buf)
