@@ -60,6 +60,15 @@ def analyse(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tup
     return tuple(Counter(grams).items())
 
 
+def unit_tfidf(counts: np.ndarray, idf: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Sublinear TF-IDF weights of sparse rows, each row scaled to unit length: `counts` and `idf`
+    per stored entry, `indptr` the rows' bounds (CSR)."""
+    data = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * idf
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=len(indptr) - 1)).astype(np.float32)
+    return (data / norms[rows]).astype(np.float32)
+
+
 class Tfidf:
     """Sublinear TF-IDF over `analyzer` ("char_wb" n-grams or "words"), L2-normalised."""
 
@@ -84,35 +93,35 @@ class Tfidf:
         """Sublinear TF-IDF rows of `texts`, L2-normalised (what `CountVectorizer` with this
         vocabulary, then the weighting, gives; built directly: a message is one short row, and
         the vectorizer's own checks cost more than the row)."""
-        vocab, kind, ngrams = self.vocabulary_, self.analyzer, self.ngram_range
         indptr = np.zeros(len(texts) + 1, dtype=np.int64)
         indices: list[int] = []
         counts: list[int] = []
         for i, text in enumerate(texts):
-            row = sorted((j, c) for gram, c in analyse(kind, ngrams, text) if (j := vocab.get(gram)) is not None)
+            row = sorted(self._known(text))
             indices += [j for j, _ in row]
             counts += [c for _, c in row]
             indptr[i + 1] = len(indices)
         idx = np.asarray(indices, dtype=np.int32)
-        data = (1.0 + np.log(np.asarray(counts, dtype=np.float32))) * self.idf_[idx]
-        rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
-        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=len(texts))).astype(np.float32)
-        data = (data / norms[rows]).astype(np.float32) if len(data) else data.astype(np.float32)
-        return sparse.csr_matrix((data, idx, indptr), shape=(len(texts), len(self.idf_)))
+        return sparse.csr_matrix((unit_tfidf(counts, self.idf_[idx], indptr), idx, indptr),
+                                 shape=(len(texts), len(self.idf_)))
+
+    def _known(self, text: str) -> list[tuple[int, int]]:
+        """(feature, count) of the text's n-grams (or words) in the vocabulary."""
+        vocab = self.vocabulary_
+        return [(j, c) for gram, c in analyse(self.analyzer, self.ngram_range, text) if (j := vocab.get(gram)) is not None]
 
     def dot(self, texts: Sequence[str], W: np.ndarray) -> np.ndarray:
         """`transform(texts) @ W` (W: features x columns), without building the sparse matrix:
         for a message, making and checking a one-row sparse matrix and dispatching its product
         cost more than the product (a turn takes six of them: three models, two analyzers)."""
-        vocab, kind, ngrams, idf = self.vocabulary_, self.analyzer, self.ngram_range, self.idf_
         out = np.zeros((len(texts), W.shape[1]), dtype=np.float32)
         for i, text in enumerate(texts):
-            pairs = [(j, c) for gram, c in analyse(kind, ngrams, text) if (j := vocab.get(gram)) is not None]
+            pairs = self._known(text)
             if not pairs:
                 continue
             idx = np.fromiter((j for j, _ in pairs), dtype=np.int64, count=len(pairs))
-            data = (1.0 + np.log(np.fromiter((c for _, c in pairs), dtype=np.float32, count=len(pairs)))) * idf[idx]
-            out[i] = (data / np.sqrt(data @ data)) @ W[idx]
+            counts = np.fromiter((c for _, c in pairs), dtype=np.float32, count=len(pairs))
+            out[i] = unit_tfidf(counts, self.idf_[idx], np.array([0, len(pairs)])) @ W[idx]
         return out
 
     def to_json(self) -> dict:

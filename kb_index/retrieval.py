@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 
 from bot.core.i18n import LocaleRegistry
 from intents.encoder import Embedder
+from intents.features import unit_tfidf
 from kb_index.store import FaqEntry, FaqStore
 
 
@@ -316,10 +317,7 @@ class LexicalIndex:
     def _weighted(self, m: sparse.csr_matrix) -> sparse.csr_matrix:
         """n-gram counts -> sublinear TF·IDF rows of unit length (in place; scikit-learn's
         `normalize` checked its input for longer than a query's row took to weight)."""
-        data = (1.0 + np.log(m.data)) * self._idf[m.indices]
-        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=m.shape[0]))
-        m.data = (data / norms[rows]).astype(np.float32)
+        m.data = unit_tfidf(m.data, self._idf[m.indices], m.indptr)
         return m
 
     def _block(self, rows: sparse.csr_matrix) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
@@ -560,7 +558,7 @@ class FaqIndex:
             self._rows += new_rows
             for e in upserts:
                 if e.questions:
-                    self._vectors[e.id] = self._buf[self._entry_rows[e.id][0]:self._entry_rows[e.id][-1] + 1]
+                    self._vectors[e.id] = self._view(self._buf, self._entry_rows[e.id])
         if gone:
             self._faiss.remove(np.asarray(gone, dtype=np.int64))
             self._lexical.drop(gone)
@@ -618,7 +616,11 @@ class FaqIndex:
         """Each entry's vectors as a view of its rows in `buf` (an entry's rows are consecutive),
         so the vectors are held once here, not also per entry. Rows are only ever appended to a
         buffer, never rewritten, so a view stays valid."""
-        return {fid: buf[rows[0]:rows[-1] + 1] for fid, rows in self._entry_rows.items() if rows}
+        return {fid: self._view(buf, rows) for fid, rows in self._entry_rows.items() if rows}
+
+    @staticmethod
+    def _view(buf: np.ndarray, rows: list[int]) -> np.ndarray:
+        return buf[rows[0]:rows[-1] + 1]
 
     @property
     def centroids(self) -> np.ndarray | None:

@@ -87,6 +87,9 @@ class TriageEngine:
         engine.name = Path(path).name
         return engine
 
+    #: FAQ entries a prediction considers (its search and the text-only part made beforehand).
+    FAQ_HITS = 10
+
     #: The model's name (its directory's, or its name in the registry), for the record.
     name: str = "model"
 
@@ -209,7 +212,7 @@ class TriageEngine:
             side = pending.result()
         else:
             X, side = embeddings, self._text_side(texts, index)
-        hits, near = index.search_near(X, texts, k=10, lexical=side.faq)
+        hits, near = index.search_near(X, texts, k=self.FAQ_HITS, lexical=side.faq)
         scores = resolve_faq_any(clf.score(X, texts, k=3, lexical_scores=side.intent), hits, near,
                                  clf.prob_weight, clf.scope_weight)
         conf = self.model.calibration(scores.top_raw, scores.top_margin)
@@ -244,7 +247,7 @@ class TriageEngine:
 
     def _text_side(self, texts: list[str], index: FaqIndex | DraftIndex) -> "_TextSide":
         m = self.model
-        return _TextSide(index.lexical_queries(texts, k=10), m.classifier.lexical_scores(texts),
+        return _TextSide(index.lexical_queries(texts, k=self.FAQ_HITS), m.classifier.lexical_scores(texts),
                          m.urgency.lexical_scores(texts) if m.urgency is not None else None,
                          m.complexity.lexical_scores(texts) if m.complexity is not None else None)
 
