@@ -123,3 +123,16 @@ def test_a_model_keeps_the_approximate_index_lists_training_found(tmp_path, fake
     engine = TriageEngine(loaded, fake_embedder)
     assert engine.predict_one("parcel problem 21").intent == "faq/e21"
     assert isinstance(engine.faq_index._faiss, ApproximateIndex)
+
+
+def test_lists_that_do_not_fit_the_vectors_are_refused_with_the_file_named(tmp_path, fake_embedder):
+    import pytest
+
+    from bot.core.errors import ModelError
+
+    model = train(load_training_data(write_data(tmp_path / "d", TINY_NLU, MORE_FAQ)), fake_embedder,
+                  Settings(encoder="fake:64", faq_classifier_max_entries=2))
+    model.faq_centroids = np.zeros((16, 32), np.float32)                 # 32 dimensions, vectors have 64
+    model.save(tmp_path / "m")                                           # hashes fine, content wrong
+    with pytest.raises(ModelError, match="faq_centroids.safetensors does not match"):
+        TriageModel.load(tmp_path / "m")
