@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
 )
@@ -94,9 +95,16 @@ def published_since(conn, after_seq: int) -> list[FaqVersion]:
     return [_ver(r) for r in conn.execute(q)]
 
 
+# Read on every turn (no gaps is the usual case): built once, not per call.
+_UNREAD_AFTER = (select(faq_versions).where(faq_versions.c.seq > bindparam("top"), faq_versions.c.kind != DRAFT)
+                 .order_by(faq_versions.c.seq))
+
+
 def published_unread(conn, cursor: GapCursor) -> list[FaqVersion]:
     """Publications and deletions the cursor has not read (also ones that committed late with a
     lower seq), oldest first: what a server must apply. The caller tells the cursor what it saw."""
+    if not cursor.gaps:
+        return [_ver(r) for r in conn.execute(_UNREAD_AFTER, {"top": cursor.top})]
     q = (select(faq_versions).where(cursor.condition(faq_versions.c.seq), faq_versions.c.kind != DRAFT)
          .order_by(faq_versions.c.seq))
     return [_ver(r) for r in conn.execute(q)]

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from bot.core.vocabulary import SMALL_TALK_TAGS, Complexity, Priority
 
 
-def _lang_of(text: str) -> str:
-    from bot.core.i18n import detect_language
+def _langs_of(texts: list[str]) -> tuple[object, tuple[str, ...], list[str]]:
+    """Each text's language, with what they were detected under (the registry, the texts)."""
+    from bot.core.i18n import registry
 
-    return detect_language(text)
+    reg = registry()
+    return reg, tuple(texts), [reg.detect(t) for t in texts]
 
 
 @dataclass
@@ -27,10 +29,21 @@ class FaqEntry:
     #: What a "Did you mean…?" button says, per language ({"en": "Trading fees", "zh": "交易手续费"};
     #: "*": any language). Without one, the first phrasing in the user's language.
     titles: dict[str, str] = field(default_factory=dict)
+    #: The phrasings' languages, detected on first need and again when the phrasings or the
+    #: languages change (a "Did you mean…?" button is titled on every medium-confidence turn).
+    _langs: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def question_langs(self) -> list[str]:
+        from bot.core.i18n import registry
+
+        memo = self._langs
+        if memo is None or memo[0] is not registry() or memo[1] != tuple(self.questions):
+            memo = self._langs = _langs_of(self.questions)
+        return memo[2]
 
     def title_for(self, lang: str | None) -> str:
-        same = [q for q in self.questions if _lang_of(q) == lang] if lang else []
-        return (self.titles.get(lang or "") or self.titles.get("*") or (same[0] if same else None)
+        same = next((q for q, ql in zip(self.questions, self.question_langs()) if ql == lang), None) if lang else None
+        return (self.titles.get(lang or "") or self.titles.get("*") or same
                 or self.titles.get("en") or next(iter(self.titles.values()), None) or self.questions[0])
 
     @property

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     update,
@@ -131,12 +132,17 @@ def distinct_clients(conn, cids: set[str]) -> int:
     return len({client or cid for cid, client in rows} | (cids - {cid for cid, _ in rows}))
 
 
+# The statements of every turn, built once: building one per call (values, cache key) cost four
+# times what executing it does on SQLite (0.36 against 0.07 ms an insert).
+_LOAD = select(conversations).where(conversations.c.id == bindparam("cid"))
+_LOAD_LOCKED = _LOAD.with_for_update()
+_SAVE_STATE = update(conversations).where(conversations.c.id == bindparam("cid"))
+_ADD_MESSAGE = messages.insert().returning(*messages.c)
+
+
 def load(conn, cid: str, lock: bool = False) -> tuple[Conversation, str]:
     """(conversation, token_hash). With `lock`, the row stays locked until the transaction ends."""
-    q = select(conversations).where(conversations.c.id == cid)
-    if lock:
-        q = q.with_for_update()
-    r = conn.execute(q).one_or_none()
+    r = conn.execute(_LOAD_LOCKED if lock else _LOAD, {"cid": cid}).one_or_none()
     if r is None:
         raise NotFoundError("conversation", cid)
     return Conversation(r.id, r.channel, ConvState.from_json(json.loads(r.state)), r.ticket_id, r.created_at), \
@@ -153,26 +159,23 @@ def by_sender(conn, sender_key: str) -> str | None:
 
 
 def save_state(conn, cid: str, state: ConvState, now: float, ticket_id: str | None = None) -> None:
-    values = dict(state=json.dumps(state.to_json(), ensure_ascii=False), status=state.state.value, updated_at=now)
+    values = dict(cid=cid, state=json.dumps(state.to_json(), ensure_ascii=False), status=state.state.value,
+                  updated_at=now)
     if ticket_id is not None:
         values["ticket_id"] = ticket_id
-    conn.execute(update(conversations).where(conversations.c.id == cid).values(**values))
+    conn.execute(_SAVE_STATE, values)
 
 
 def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[Button] = (),
                 author: str | None = None, idem_key: str | None = None, reply_to: str | None = None,
-                model: str | None = None, about: str | None = None) -> Message:
-    mid = str(uuid.uuid4())
-    r = conn.execute(messages.insert().values(
-        id=mid, conversation_id=cid, role=role, text=text,
+                model: str | None = None, about: str | None = None, route: str | None = None) -> Message:
+    """`about`: a user message's triage intent (with its `route`), a bot reply's FAQ entry or intent."""
+    r = conn.execute(_ADD_MESSAGE, dict(
+        id=str(uuid.uuid4()), conversation_id=cid, role=role, text=text,
         buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
-        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about
-    ).returning(*messages.c)).one()  # the stored row (its sequence number) without a second statement
+        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about, route=route,
+    )).one()  # the stored row (its sequence number) without a second statement
     return _msg(r)
-
-
-def tag_message(conn, message_id: str, intent: str | None, route: str | None) -> None:
-    conn.execute(update(messages).where(messages.c.id == message_id).values(intent=intent, route=route))
 
 
 def last_question(conn, cid: str, before: float) -> Message | None:

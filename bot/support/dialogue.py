@@ -8,7 +8,7 @@ the conversation; the bot is silent), resolved. Buttons carry payloads: /yes, /n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 
 from bot.core.i18n import split_clauses, t
@@ -60,9 +60,13 @@ class ConvState:
     contact: str | None = None  # an e-mail address the user left for the reply, when the wait is long
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        d["state"] = self.state.value
-        return d
+        """For `json.dumps` on every turn: nested values are shared, not deep-copied as `asdict`
+        would (a tenth of a turn's time for a long conversation's `tried`)."""
+        p = self.pending
+        return {"state": self.state.value, "lang": self.lang, "failed": self.failed,
+                "pending": {"kind": p.kind, "options": list(p.options), "question": p.question} if p else None,
+                "tried": list(self.tried), "last_decision": self.last_decision, "tz": self.tz,
+                "contact": self.contact}
 
     @classmethod
     def from_json(cls, d: dict) -> "ConvState":

@@ -464,11 +464,12 @@ class ChatService:
                         raise ConflictError("this idempotency key was already used for a different message")
                     return Turn(cid, prior, conv_db.replies_to(conn, prior.id), conv.state.state, conv.ticket_id, True)
             now = self.clock()
-            user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key)
             state = conv.state
-            outcome = step(state, text, knowledge)
-            if outcome.decision is not None:
-                conv_db.tag_message(conn, user_msg.id, outcome.decision.intent, outcome.decision.route.value)
+            outcome = step(state, text, knowledge)  # pure: the message is stored with its decision
+            decided = outcome.decision
+            user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key,
+                                           about=decided.intent if decided else None,
+                                           route=decided.route.value if decided else None)
             for learned in outcome.learned:
                 signals.record(conn, learned, cid, state.lang, now)
             if outcome.helped is not None and faq_id_of(outcome.helped[0]):

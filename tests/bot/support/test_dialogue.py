@@ -95,6 +95,18 @@ def test_state_json_round_trip():
     assert again == s
 
 
+def test_state_json_carries_every_field_as_asdict_would():
+    import json
+    from dataclasses import asdict, fields
+
+    s = ConvState(tz="Asia/Shanghai", contact="a@example.com")
+    step(s, "q", kb(decision(Route.CONFIRM)))
+    assert s.pending is not None and s.tried and s.last_decision            # nested values present
+    expected = asdict(s) | {"state": s.state.value}
+    assert list(s.to_json()) == [f.name for f in fields(ConvState)]          # a new field is not forgotten
+    assert json.dumps(s.to_json()) == json.dumps(expected)
+
+
 def test_mixed_message_answers_the_simple_part_and_escalates_the_rest():
     whole = decision(Route.ESCALATE, intent="account_hacked", cands=("account_hacked",), prio=Priority.P0)
     parts = {"what are the fees?": decision(Route.ANSWER, intent="faq/a"),
