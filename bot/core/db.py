@@ -7,6 +7,7 @@ survives a crash. PostgreSQL, through a URL, is the path for several servers.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -27,16 +28,63 @@ def ts_column(name: str, nullable: bool = False) -> Column:
     return Column(name, Float, nullable=nullable)
 
 
-#: How long a write transaction waits for another of the same process (as SQLite's busy timeout).
+#: How long a write transaction waits for another (as SQLite's busy timeout).
 WRITE_WAIT_SECONDS = 30.0
 
 
-def _gated_connection(gate: threading.Lock) -> type[sqlite3.Connection]:
+class WriteGate:
+    """Who may write to one SQLite file: a lock of this process, then (for a file) an exclusive
+    `flock` on `<file>.write-lock` that other processes on the file (`triage serve --workers N`,
+    the command line beside a server) take too. SQLite admits one writer at a time and makes the
+    others poll with growing sleeps (up to 100 ms each): under load a writer could wait seconds
+    after the lock was free. Queued on these locks, the next writer starts the moment the last one
+    ends (between processes within 2 ms: the file lock is polled that often)."""
+
+    def __init__(self, path: str | None = None):
+        self.lock = threading.Lock()
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        if not self.lock.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (a write transaction of this process)")
+        if self.path is None:
+            return
+        try:
+            self._lock_file(deadline)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def release(self) -> None:
+        if self.path is not None and self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.lock.release()
+
+    def _lock_file(self, deadline: float) -> None:
+        import fcntl
+
+        if self._fd is None or self._pid != os.getpid():  # a forked child needs its own
+            self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), os.getpid()
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked (a write transaction of another process)")
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+
+def _gated_connection(gate: WriteGate) -> type[sqlite3.Connection]:
     """A sqlite3 connection class whose write transactions hold `gate` (one per engine) from
-    BEGIN IMMEDIATE to COMMIT or ROLLBACK. SQLite admits one writer at a time and makes the others
-    poll with growing sleeps (up to 100 ms each): under load a turn could wait seconds after the
-    lock was free. Queued on a lock instead, the next writer starts the moment the last one ends.
-    Other processes on the same file still meet SQLite's busy timeout."""
+    BEGIN IMMEDIATE to COMMIT or ROLLBACK."""
 
     class GatedConnection(sqlite3.Connection):
         _holds = False
@@ -44,8 +92,7 @@ def _gated_connection(gate: threading.Lock) -> type[sqlite3.Connection]:
         def begin_write(self) -> None:
             if self._holds:
                 return
-            if not gate.acquire(timeout=WRITE_WAIT_SECONDS):
-                raise sqlite3.OperationalError("database is locked (a write transaction of this process)")
+            gate.acquire()
             self._holds = True
 
         def end_write(self) -> None:
@@ -74,10 +121,20 @@ def _gated_connection(gate: threading.Lock) -> type[sqlite3.Connection]:
     return GatedConnection
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (None for an in-memory or URI database)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return None if not database or database == ":memory:" or database.startswith("file:") else database
+
+
 def make_engine(url: str, **kw) -> Engine:
     if url.startswith("sqlite"):
+        database = _sqlite_file(url)
+        gate = WriteGate(f"{database}.write-lock" if database else None)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
-                                                  "factory": _gated_connection(threading.Lock())}, **kw)
+                                                  "factory": _gated_connection(gate)}, **kw)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):

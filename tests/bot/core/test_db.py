@@ -110,3 +110,50 @@ def test_a_single_statement_read_runs_outside_a_transaction_and_leaves_writes_tr
             raise RuntimeError("roll back")
     with reading(pg_engine) as conn:  # the failed transaction left nothing behind
         assert conn.execute(text("SELECT to_regclass('t_single')")).scalar() is None
+
+
+def test_writers_of_two_processes_queue_on_a_file_lock_beside_the_database(db, tmp_path):
+    """`triage serve --workers N` on a SQLite file: another process's writer holds
+    `<file>.write-lock` for its whole write transaction, and a writer here starts after it commits."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path}/t.db"
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from sqlalchemy import text; from bot.core.db import make_engine\n"
+         f"e = make_engine({url!r})\n"
+         "with e.begin() as c:\n"
+         "    c.execute(text('INSERT INTO t VALUES (1)'))\n"
+         "    print('in', flush=True); sys.stdin.readline()\n"
+         "print('committed', flush=True)\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    try:
+        assert child.stdout.readline().strip() == "in"              # its write transaction is open
+        fd = os.open(f"{tmp_path}/t.db.write-lock", os.O_RDWR)
+        with pytest.raises(BlockingIOError):                          # and it holds the file lock
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = threading.Event()
+
+        def writer():
+            with db.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (2)"))
+            done.set()
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert not done.is_set()
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "committed"
+        t.join(60)
+        assert done.is_set()
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)                # free again once both ended
+        os.close(fd)
+    finally:
+        child.kill()
+        child.wait(30)
+    with reading(db) as conn:
+        assert [r[0] for r in conn.execute(text("SELECT x FROM t ORDER BY rowid"))] == [1, 2]
