@@ -30,7 +30,7 @@ router = APIRouter(prefix="/editor", tags=["editors"])
 FaqId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")]
 
 
-def get_editor(request: Request) -> EditorService:
+async def get_editor(request: Request) -> EditorService:
     return get_context(request).editor
 
 
