@@ -101,7 +101,10 @@ def require_staff(request: Request) -> Staff:
 CurrentStaff = Annotated[Staff, Depends(require_staff)]
 
 
-def conversation_access(request: Request, conversation_id: Annotated[str, Path(max_length=64)]) -> str:
+ConversationPath = Annotated[str, Path(max_length=64)]
+
+
+def conversation_access(request: Request, conversation_id: ConversationPath) -> str:
     """The caller holds this conversation's token: 401 without a valid token, 403 for another's."""
     token = bearer(request)
     if token is None:

@@ -5,14 +5,16 @@ import hashlib
 import hmac
 
 import jwt
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from bot.interfaces.api.deps import (
     ClientLimited,
     ConversationId,
+    ConversationPath,
     ServiceDep,
     bearer,
     client_id,
+    conversation_access,
     get_context,
 )
 from bot.interfaces.api.schemas import (
@@ -77,18 +79,24 @@ def create_conversation(request: Request, service: ServiceDep, body: Conversatio
 
 
 @router.post("/conversations/{conversation_id}/messages", response_model=TurnPublic, tags=["conversations"])
-def send_message(conversation_id: ConversationId, body: MessageCreate, request: Request,
-                 service: ServiceDep) -> TurnPublic:
+def send_message(conversation_id: ConversationPath, body: MessageCreate, request: Request,
+                 service: ServiceDep) -> Response:
     """Send a user message (or a button payload) and get the bot's replies."""
+    # The token is checked here rather than as a dependency: a plain-def dependency runs on its
+    # own thread-pool hand-over, and this is every turn's path.
+    conversation_access(request, conversation_id)
     _check_length(request, body.text)
     _check_rate(request, conversation_id)
     ctx = _trusted_context(request, conversation_id, body.context)
     turn = service.send(conversation_id, body.text, body.idempotency_key, ctx)
     get_context(request).metrics.turn(turn)
-    return TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
-                      replayed=turn.replayed, long_wait=service.long_wait(turn.ticket_id),
-                      user_message=MessagePublic.of(turn.user_message),
-                      replies=[MessagePublic.of(m) for m in turn.replies])
+    out = TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
+                     replayed=turn.replayed, long_wait=service.long_wait(turn.ticket_id),
+                     user_message=MessagePublic.of(turn.user_message),
+                     replies=[MessagePublic.of(m) for m in turn.replies])
+    # Serialized here: a model returned from a plain-def route is validated again on another
+    # thread-pool hand-over. The same JSON; `response_model` still documents it.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=TranscriptPublic, tags=["conversations"])

@@ -39,3 +39,20 @@ def test_only_dependencies_that_read_the_database_run_on_the_thread_pool(db_engi
                 sync.add(call.__name__)
     assert {"get_service", "client_rate_limit", "get_editor"} <= seen
     assert sync <= BLOCKING, f"plain def dependencies that need not be: {sorted(sync - BLOCKING)}"
+
+
+def test_the_message_route_serializes_its_own_reply_and_still_documents_it(db_engine, tiny_model, fake_embedder):
+    from bot.interfaces.api.schemas import TurnPublic
+    from tests.bot.interfaces.test_api import H, new_conv
+    from tests.factories import api_client
+
+    s = Settings()
+    svc = make_service(db_engine, tiny_model, fake_embedder, s)
+    with api_client(svc, s) as c:
+        ok = c.get("/openapi.json").json()["paths"]["/conversations/{conversation_id}/messages"]["post"]["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/TurnPublic")
+        cid, token = new_conv(c)
+        r = c.post(f"/conversations/{cid}/messages", json={"text": "what are the trading fees"}, headers=H(token))
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        turn = TurnPublic.model_validate(r.json())
+        assert turn.conversation_id == cid and turn.user_message.text == "what are the trading fees" and turn.replies
