@@ -343,12 +343,18 @@ class ChatService:
             return conv_db.by_token(conn, token)
 
     def check_token(self, cid: str, token: str) -> bool:
+        return self.state_for_token(cid, token) is not None
+
+    def state_for_token(self, cid: str, token: str) -> ConvState | None:
+        """The conversation's state if `token` is its token (None for a wrong token or an
+        unknown conversation): one read serves the check and the turn that follows (`send`'s
+        `known`)."""
         with reading(self.db, single=True) as conn:
             try:
-                _, token_hash = conv_db.load(conn, cid)
+                conv, token_hash = conv_db.load(conn, cid)
             except NotFoundError:
-                return False
-        return conv_db.token_matches(token, token_hash)
+                return None
+        return conv.state if conv_db.token_matches(token, token_hash) else None
 
     def transcript(self, cid: str, after_seq: int = 0) -> tuple[ConvState, list[Message]]:
         with reading(self.db) as conn:
@@ -420,37 +426,43 @@ class ChatService:
                              s.display_timezone)
 
     # -- a user turn -------------------------------------------------------------------------------
-    def _preclassify(self, cid: str, text: str, context: Context) -> dict[str, Decision]:
+    def _preclassify(self, cid: str, text: str, context: Context, known: ConvState | None = None
+                     ) -> dict[str, Decision]:
         """Classify the message and its clauses (at most `max_clauses`) in one batched encoder
         call, before any write transaction: encoding (the slow part) then runs in parallel across
         conversations and never holds the database's write lock. Empty when the turn will not
-        need it."""
+        need it. `known`: the state as the caller just read it (else it is read here); the turn
+        itself decides on the state it reads under the row lock."""
         msg = text.strip()
         if not msg or msg.startswith("/"):
             return {}
-        with reading(self.db, single=True) as conn:
-            conv, _ = conv_db.load(conn, cid)
-        if conv.state.state in (State.QUEUED, State.WITH_AGENT):
+        if known is None:
+            with reading(self.db, single=True) as conn:
+                known = conv_db.load(conn, cid)[0].state
+        if known.state in (State.QUEUED, State.WITH_AGENT):
             return {}
         texts = list(dict.fromkeys([msg] + clauses(msg, self.settings.max_clauses)))
-        ctx = replace(context, failed_attempts=conv.state.failed)
+        ctx = replace(context, failed_attempts=known.failed)
         return dict(zip(texts, self.engine.predict(texts, contexts=[ctx] * len(texts))))
 
-    def send(self, cid: str, text: str, idem_key: str | None = None, context: Context | None = None) -> Turn:
-        """One user turn. `context` (customer tier, repeat contacts) feeds the priority. The
-        whole turn decides with the model current when it starts."""
+    def send(self, cid: str, text: str, idem_key: str | None = None, context: Context | None = None,
+             known: ConvState | None = None) -> Turn:
+        """One user turn. `context` (customer tier, repeat contacts) feeds the priority; `known`,
+        the conversation's state as the caller read it a moment ago (`state_for_token`), spares
+        a read. The whole turn decides with the model current when it starts."""
         self.sync_model()
         with self._faq_lock:
             held = _TURN_ENGINE.set((self, self._engine))
         try:
             self.sync_faqs()
-            return self._send(cid, text, idem_key, context)
+            return self._send(cid, text, idem_key, context, known)
         finally:
             _TURN_ENGINE.reset(held)
 
-    def _send(self, cid: str, text: str, idem_key: str | None, context: Context | None) -> Turn:
+    def _send(self, cid: str, text: str, idem_key: str | None, context: Context | None,
+              known: ConvState | None = None) -> Turn:
         context = context or Context()
-        pre = self._preclassify(cid, text, context)
+        pre = self._preclassify(cid, text, context, known)
         knowledge = self.knowledge()
         if pre:
             classify = knowledge.classify

@@ -12,6 +12,7 @@ from bot.interfaces.api import session
 from bot.interfaces.api.context import AppContext
 from bot.interfaces.api.session import ADMIN, AGENT, EDITOR, Staff
 from bot.support import revocations
+from bot.support.dialogue import ConvState
 from bot.support.service import ChatService
 
 
@@ -104,17 +105,25 @@ CurrentStaff = Annotated[Staff, Depends(require_staff)]
 ConversationPath = Annotated[str, Path(max_length=64)]
 
 
-def conversation_access(request: Request, conversation_id: ConversationPath) -> str:
-    """The caller holds this conversation's token: 401 without a valid token, 403 for another's."""
+def conversation_state(request: Request, conversation_id: str) -> ConvState:
+    """The conversation's state, if the caller holds its token: 401 without a valid token, 403
+    for another conversation's."""
     token = bearer(request)
     if token is None:
         raise _unauthorized("missing bearer credentials")
     service = get_context(request).service
-    if service.check_token(conversation_id, token):
-        return conversation_id
+    state = service.state_for_token(conversation_id, token)
+    if state is not None:
+        return state
     if service.conversation_of_token(token) or get_context(request).credentials.lookup(token):
         raise HTTPException(403, "this token does not grant access to that conversation")
     raise _unauthorized("invalid credentials")
+
+
+def conversation_access(request: Request, conversation_id: ConversationPath) -> str:
+    """The caller holds this conversation's token (see `conversation_state`)."""
+    conversation_state(request, conversation_id)
+    return conversation_id
 
 
 ConversationId = Annotated[str, Depends(conversation_access)]

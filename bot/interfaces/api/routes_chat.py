@@ -14,7 +14,7 @@ from bot.interfaces.api.deps import (
     ServiceDep,
     bearer,
     client_id,
-    conversation_access,
+    conversation_state,
     get_context,
 )
 from bot.interfaces.api.schemas import (
@@ -83,12 +83,12 @@ def send_message(conversation_id: ConversationPath, body: MessageCreate, request
                  service: ServiceDep) -> Response:
     """Send a user message (or a button payload) and get the bot's replies."""
     # The token is checked here rather than as a dependency: a plain-def dependency runs on its
-    # own thread-pool hand-over, and this is every turn's path.
-    conversation_access(request, conversation_id)
+    # own thread-pool hand-over, and this is every turn's path. Its read serves the turn too.
+    known = conversation_state(request, conversation_id)
     _check_length(request, body.text)
     _check_rate(request, conversation_id)
     ctx = _trusted_context(request, conversation_id, body.context)
-    turn = service.send(conversation_id, body.text, body.idempotency_key, ctx)
+    turn = service.send(conversation_id, body.text, body.idempotency_key, ctx, known=known)
     get_context(request).metrics.turn(turn)
     out = TurnPublic(conversation_id=turn.conversation_id, state=turn.state.value, ticket_id=turn.ticket_id,
                      replayed=turn.replayed, long_wait=service.long_wait(turn.ticket_id),

@@ -24,6 +24,31 @@ def test_exact_faq_question_is_answered_then_resolved(service):
     assert turn.state is State.RESOLVED
 
 
+def test_a_turn_can_use_the_state_its_token_check_read(service):
+    from sqlalchemy import event
+
+    cid, token = service.create_conversation()
+    other, _ = service.create_conversation()
+    assert service.state_for_token(cid, "wrong") is None and service.state_for_token(other, token) is None
+    assert service.state_for_token("no-such-conversation", token) is None
+    reads = []
+
+    def count(conn, cursor, statement, *_):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM conversations" in statement:
+            reads.append(statement)
+    event.listen(service.db, "before_cursor_execute", count)
+    try:
+        service.send(cid, "what are the trading fees")
+        without = len(reads)
+        known = service.state_for_token(cid, token)
+        reads.clear()
+        turn = service.send(cid, "what are the trading fees", known=known)
+    finally:
+        event.remove(service.db, "before_cursor_execute", count)
+    assert len(reads) == without - 1                                   # the read before classifying is spared
+    assert turn.replies and turn.replies[0].text == "Trading costs 0.1% per trade."
+
+
 def test_chinese_question_gets_chinese_replies(service):
     cid, _ = service.create_conversation()
     turn = service.send(cid, "交易手续费是多少")
