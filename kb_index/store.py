@@ -8,14 +8,6 @@ from dataclasses import dataclass, field
 from bot.core.vocabulary import SMALL_TALK_TAGS, Complexity, Priority
 
 
-def _langs_of(texts: list[str]) -> tuple[object, tuple[str, ...], list[str]]:
-    """Each text's language, with what they were detected under (the registry, the texts)."""
-    from bot.core.i18n import registry
-
-    reg = registry()
-    return reg, tuple(texts), [reg.detect(t) for t in texts]
-
-
 @dataclass
 class FaqEntry:
     id: str
@@ -36,9 +28,9 @@ class FaqEntry:
     def question_langs(self) -> list[str]:
         from bot.core.i18n import registry
 
-        memo = self._langs
-        if memo is None or memo[0] is not registry() or memo[1] != tuple(self.questions):
-            memo = self._langs = _langs_of(self.questions)
+        reg, questions, memo = registry(), tuple(self.questions), self._langs
+        if memo is None or memo[0] is not reg or memo[1] != questions:
+            memo = self._langs = (reg, questions, [reg.detect(q) for q in questions])
         return memo[2]
 
     def title_for(self, lang: str | None) -> str:

@@ -121,8 +121,9 @@ def _gated_connection(gate: WriteGate) -> type[sqlite3.Connection]:
     return GatedConnection
 
 
-def _sqlite_file(url: str) -> str | None:
-    """The database file of a SQLite URL (None for an in-memory or URI database)."""
+def _sqlite_file(url) -> str | None:
+    """The database file of a SQLite URL (a string or SQLAlchemy's URL; None for an in-memory or
+    URI database): where the lock files beside it go."""
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
@@ -234,8 +235,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 @contextmanager
 def _file_lock(engine: Engine):
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    if database is None:
         yield
         return
     import fcntl

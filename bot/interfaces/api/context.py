@@ -1,5 +1,5 @@
 """Everything the HTTP layer works with, built once by `create_app` and reached through one
-dependency (`ContextDep`), instead of loose attributes on `app.state`."""
+accessor (`deps.get_context`), instead of loose attributes on `app.state`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

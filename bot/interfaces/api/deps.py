@@ -23,15 +23,8 @@ def get_context(request: Request) -> AppContext:
 # Dependencies that neither block nor touch the database are `async def`: FastAPI runs a plain
 # `def` dependency on its thread pool, a hand-over and back for each (four per chat message
 # before, about a fifth of the event loop's time per turn).
-async def context_dep(request: Request) -> AppContext:
-    return request.app.state.context
-
-
-ContextDep = Annotated[AppContext, Depends(context_dep)]
-
-
 async def get_service(request: Request) -> ChatService:
-    return request.app.state.context.service
+    return get_context(request).service
 
 
 ServiceDep = Annotated[ChatService, Depends(get_service)]
