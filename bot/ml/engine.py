@@ -221,10 +221,13 @@ class TriageEngine:
         urgencies = self.urgency(X, texts, side.urgency)
         complexities = self._label_probs(self.model.complexity, X, texts, side.complexity)
         config = PolicyConfig(self.thresholds)
+        # Every hit's confidence in one call (a call per hit cost more than the arithmetic).
+        hit_conf = iter(self.model.retrieval_calibration(
+            np.fromiter((h.score for found in hits for h in found), dtype=np.float64)).tolist())
         out = []
         for i, text in enumerate(texts):
             clf_cands = list(zip(scores.top_labels[i], conf[i].tolist(), scope[i].tolist()))
-            hit_cands = [(h, float(self.model.retrieval_calibration(h.score))) for h in hits[i]]
+            hit_cands = [(h, next(hit_conf)) for h in hits[i]]
             cands = merge_candidates(clf_cands, hit_cands, known, index.store)
             d = decide(text, side.faq.languages[i], cands, {h.faq_id: h for h in hits[i]}, meta, index.store, config)
             probs, evidence = urgencies[i]
