@@ -176,6 +176,22 @@ class ExactIndex:
         self._parts = (np.vstack([matrix, np.asarray(vectors, np.float32)]),
                        np.concatenate([dead, np.zeros(len(vectors), bool)]))
 
+    @classmethod
+    def over(cls, matrix: np.ndarray) -> "ExactIndex":
+        """Exact search over the rows of `matrix` itself, not a copy of them (the FAQ index's own
+        matrix: its vectors are then held once). Its owner never rewrites a row, and passes the
+        matrix with rows appended to `extend`."""
+        index = cls(matrix.shape[1])
+        index._parts = (matrix, np.zeros(len(matrix), bool))
+        return index
+
+    def extend(self, matrix: np.ndarray) -> None:
+        """The rows are now those of `matrix`: the current ones (unchanged), then new ones."""
+        old, dead = self._parts
+        if len(matrix) < len(old) or matrix.shape[1] != self.dim:
+            raise ValueError("an exact index's rows are extended, never shortened")
+        self._parts = (matrix, np.concatenate([dead, np.zeros(len(matrix) - len(old), bool)]))
+
     def remove(self, ids: np.ndarray) -> None:
         self._parts[1][np.asarray(ids, np.int64)] = True
 
@@ -207,13 +223,11 @@ class ExactIndex:
 
 def vector_index(matrix: np.ndarray, approximate_above: int,
                  centroids: np.ndarray | None = None) -> "ExactIndex | ApproximateIndex":
-    """Exact search up to `approximate_above` rows, an approximate (IVF) index above, on
-    `centroids` when given (lists found before, e.g. in training) else clustered here; row i has
-    id i, and rows can be added and removed in place."""
+    """Exact search up to `approximate_above` rows (over `matrix` itself: never rewrite its rows),
+    an approximate (IVF) index above, on `centroids` when given (lists found before, e.g. in
+    training) else clustered here; row i has id i, and rows can be added and removed in place."""
     if len(matrix) <= approximate_above:
-        index = ExactIndex(matrix.shape[1])
-        index.add(matrix, np.arange(len(matrix)))
-        return index
+        return ExactIndex.over(matrix)
     if centroids is not None and centroids.shape[1] == matrix.shape[1]:
         ann = ApproximateIndex.with_centroids(centroids)
     else:
@@ -570,7 +584,10 @@ class FaqIndex:
             self._faiss.remove(np.asarray(gone, dtype=np.int64))
             self._lexical.drop(gone)
         if new_rows:
-            self._faiss.add(V, np.arange(start, start + len(new_rows)))
+            if isinstance(self._faiss, ExactIndex):
+                self._faiss.extend(self._matrix)  # it searches this matrix itself
+            else:
+                self._faiss.add(V, np.arange(start, start + len(new_rows)))
             self._lexical.append([q for _, q in new_rows])
 
     def _reindex(self) -> None:

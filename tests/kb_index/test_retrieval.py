@@ -193,6 +193,26 @@ def test_an_index_built_on_saved_centroids_searches_like_the_one_that_found_them
     assert small.centroids is None
 
 
+def test_exact_search_reads_the_index_matrix_itself_through_edits(fake_embedder):
+    """Below the approximate threshold the vectors are held once: exact search runs over the FAQ
+    index's own matrix, before and after edits (also when the matrix outgrows its room)."""
+    entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 13}", f"topic {i} help"], {"en": f"a{i}"})
+               for i in range(200)]
+    ix = FaqIndex(fake_embedder, load_registry()).build(entries)
+    assert np.shares_memory(ix._faiss._parts[0], ix._matrix)
+    added = [FaqEntry(f"n{i}", [f"brand new entry {i} about billing", f"billing {i}"], {"en": f"n{i}"})
+             for i in range(700)]                                        # more than the spare room
+    for chunk in (added[:3], added[3:]):
+        ix.apply(chunk, ["e1"])
+        assert np.shares_memory(ix._faiss._parts[0], ix._matrix)
+        assert len(ix._faiss._parts[0]) == len(ix._matrix) == len(ix._rows)
+    q = "brand new entry 650 about billing"
+    (hits,) = ix.search(fake_embedder.encode_query([q]), [q], k=1)
+    assert hits[0].faq_id == "n650"
+    with pytest.raises(ValueError):
+        ix._faiss.extend(ix._matrix[:10])                                # rows are never taken away
+
+
 def test_edits_update_the_index_in_place_and_match_a_full_rebuild(fake_embedder):
     entries = [FaqEntry(f"e{i}", [f"question number {i} about topic {i % 13}", f"topic {i} help desk"],
                         {"en": f"a{i}"}) for i in range(300)]
