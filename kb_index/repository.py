@@ -14,12 +14,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    bindparam,
     func,
     select,
 )
 
-from bot.core.cursor import GapCursor
+from bot.core.cursor import GapCursor, unread
 from bot.core.db import metadata
 from kb_index.store import FaqEntry
 
@@ -95,19 +94,15 @@ def published_since(conn, after_seq: int) -> list[FaqVersion]:
     return [_ver(r) for r in conn.execute(q)]
 
 
-# Read on every turn (no gaps is the usual case): built once, not per call.
-_UNREAD_AFTER = (select(faq_versions).where(faq_versions.c.seq > bindparam("top"), faq_versions.c.kind != DRAFT)
-                 .order_by(faq_versions.c.seq))
+# Read on every turn: built once (one statement without gaps, the usual case, one with).
+_UNREAD = {gaps: select(faq_versions).where(unread(faq_versions.c.seq, gaps), faq_versions.c.kind != DRAFT)
+           .order_by(faq_versions.c.seq) for gaps in (False, True)}
 
 
 def published_unread(conn, cursor: GapCursor) -> list[FaqVersion]:
     """Publications and deletions the cursor has not read (also ones that committed late with a
     lower seq), oldest first: what a server must apply. The caller tells the cursor what it saw."""
-    if not cursor.gaps:
-        return [_ver(r) for r in conn.execute(_UNREAD_AFTER, {"top": cursor.top})]
-    q = (select(faq_versions).where(cursor.condition(faq_versions.c.seq), faq_versions.c.kind != DRAFT)
-         .order_by(faq_versions.c.seq))
-    return [_ver(r) for r in conn.execute(q)]
+    return [_ver(r) for r in conn.execute(_UNREAD[cursor.has_gaps], cursor.params())]
 
 
 def published_state(conn, window: int = 1000) -> tuple[list[FaqVersion], int, set[int]]:

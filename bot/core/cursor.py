@@ -12,8 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
 from sqlalchemy.sql.elements import ColumnElement
+
+
+def unread(column, gaps: bool) -> ColumnElement:
+    """Rows a cursor has not read: `column > :top`, or in the list `:gaps` too when it has gaps
+    (`GapCursor.has_gaps`). Bound parameters, so a statement built once from each of the two shapes
+    serves every read; execute it with `GapCursor.params()`."""
+    after = column > bindparam("top")
+    return or_(after, column.in_(bindparam("gaps", expanding=True))) if gaps else after
 
 
 class GapCursor:
@@ -25,11 +33,13 @@ class GapCursor:
         self.clock = clock
         self.gaps: dict[int, float] = {}  # seq -> when it was first missed
 
-    def condition(self, column) -> ColumnElement:
-        """Rows not read yet: after the top, or in a gap."""
-        if not self.gaps:
-            return column > self.top
-        return or_(column > self.top, column.in_(sorted(self.gaps)))
+    @property
+    def has_gaps(self) -> bool:
+        return bool(self.gaps)
+
+    def params(self) -> dict[str, object]:
+        """The bound parameters of an `unread` condition."""
+        return {"top": self.top, "gaps": sorted(self.gaps)}
 
     def saw(self, seqs: Iterable[int]) -> None:
         """Record the values just read (any order)."""

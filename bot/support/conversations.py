@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from bot.core.cursor import GapCursor
+from bot.core.cursor import GapCursor, unread
 from bot.core.db import metadata
 from bot.core.errors import NotFoundError
 from bot.core.vocabulary import faq_id_of
@@ -216,10 +216,13 @@ def max_seq(conn) -> int:
     return int(conn.execute(select(func.coalesce(func.max(messages.c.seq), 0))).scalar_one())
 
 
+_CHANGED = {gaps: select(messages.c.seq, messages.c.conversation_id).where(unread(messages.c.seq, gaps))
+            .order_by(messages.c.seq).limit(bindparam("limit")) for gaps in (False, True)}
+
+
 def changed_since(conn, cursor: GapCursor, limit: int) -> tuple[set[str], list[int]]:
     """Conversations with messages the cursor has not read (at most `limit` messages), and the
     sequence numbers read (for the cursor). A primary-key range plus the cursor's gaps: a GROUP BY
     here made SQLite scan a whole index."""
-    rows = conn.execute(select(messages.c.seq, messages.c.conversation_id).where(cursor.condition(messages.c.seq))
-                        .order_by(messages.c.seq).limit(limit)).all()
+    rows = conn.execute(_CHANGED[cursor.has_gaps], {**cursor.params(), "limit": limit}).all()
     return {r[1] for r in rows}, [r[0] for r in rows]

@@ -1,7 +1,7 @@
 """The gap cursor: a value that commits after a higher one is still read."""
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 
-from bot.core.cursor import GapCursor
+from bot.core.cursor import GapCursor, unread
 
 
 class Clock:
@@ -31,11 +31,23 @@ def test_the_condition_reads_gaps_and_what_is_new():
     db = create_engine("sqlite://")
     md.create_all(db)
     c = GapCursor()
+    # Built once, one statement per shape; the cursor's parameters say what to read.
+    stmt = {gaps: select(t.c.seq).where(unread(t.c.seq, gaps)) for gaps in (False, True)}
+
+    def read(conn):
+        return sorted(r[0] for r in conn.execute(stmt[c.has_gaps], c.params()))
+
     with db.begin() as conn:
         conn.execute(t.insert(), [{"seq": s} for s in (1, 2, 4)])
-        c.saw(r[0] for r in conn.execute(select(t.c.seq).where(c.condition(t.c.seq))))
+        c.saw(read(conn))
+        assert c.has_gaps                              # 3 not seen yet
         conn.execute(t.insert(), [{"seq": 3}, {"seq": 5}])
-        assert sorted(r[0] for r in conn.execute(select(t.c.seq).where(c.condition(t.c.seq)))) == [3, 5]
+        got = read(conn)
+        assert got == [3, 5]
+        c.saw(got)
+        assert not c.has_gaps and read(conn) == []
+        conn.execute(t.insert(), [{"seq": 6}])
+        assert read(conn) == [6]
 
 
 def test_start_at_treats_recent_unseen_values_as_gaps():
