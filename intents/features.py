@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
@@ -58,6 +59,14 @@ def analyse(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tup
     vocabularies), so a turn analyses its text once instead of three times."""
     grams = words(text) if analyzer == "words" else _char_analyzer(ngram_range)(text)
     return tuple(Counter(grams).items())
+
+
+@lru_cache(maxsize=16384)
+def _grams_and_counts(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """`analyse` as (n-grams, their counts as float32): what `Tfidf.dot` looks up. Cached like it
+    (the three models share it); the counts array is read, never written."""
+    pairs = analyse(analyzer, ngram_range, text)
+    return tuple(g for g, _ in pairs), np.fromiter((c for _, c in pairs), dtype=np.float32, count=len(pairs))
 
 
 def unit_tfidf(counts: np.ndarray, idf: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -115,13 +124,16 @@ class Tfidf:
         for a message, making and checking a one-row sparse matrix and dispatching its product
         cost more than the product (a turn takes six of them: three models, two analyzers)."""
         out = np.zeros((len(texts), W.shape[1]), dtype=np.float32)
+        lookup = self.vocabulary_.get
         for i, text in enumerate(texts):
-            pairs = self._known(text)
-            if not pairs:
+            grams, counts = _grams_and_counts(self.analyzer, self.ngram_range, text)
+            # The vocabulary looked up in one C-level pass (-1: not in it), in the analysis's order.
+            idx = np.fromiter(map(lookup, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+            known = idx >= 0
+            if not known.any():
                 continue
-            idx = np.fromiter((j for j, _ in pairs), dtype=np.int64, count=len(pairs))
-            counts = np.fromiter((c for _, c in pairs), dtype=np.float32, count=len(pairs))
-            out[i] = unit_tfidf(counts, self.idf_[idx], np.array([0, len(pairs)])) @ W[idx]
+            idx = idx[known]
+            out[i] = unit_tfidf(counts[known], self.idf_[idx], np.array([0, len(idx)])) @ W[idx]
         return out
 
     def to_json(self) -> dict:
