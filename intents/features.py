@@ -53,20 +53,15 @@ def _char_analyzer(ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
 
 
 @lru_cache(maxsize=16384)
-def analyse(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tuple[str, int], ...]:
-    """The n-grams (or words) of `text` with their counts. Cached: the intent, urgency and
-    complexity models each read a message's n-grams (with the same analyzer, other
-    vocabularies), so a turn analyses its text once instead of three times."""
-    grams = words(text) if analyzer == "words" else _char_analyzer(ngram_range)(text)
-    return tuple(Counter(grams).items())
-
-
-@lru_cache(maxsize=16384)
-def _grams_and_counts(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """`analyse` as (n-grams, their counts as float32): what `Tfidf.dot` looks up. Cached like it
-    (the three models share it); the counts array is read, never written."""
-    pairs = analyse(analyzer, ngram_range, text)
-    return tuple(g for g, _ in pairs), np.fromiter((c for _, c in pairs), dtype=np.float32, count=len(pairs))
+def analyse(analyzer: str, ngram_range: tuple[int, int], text: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The distinct n-grams (or words) of `text` and their counts (float32, read-only), in order of
+    first appearance. Cached: the intent, urgency and complexity models each read a message's
+    n-grams (with the same analyzer, other vocabularies), so a turn analyses its text once
+    instead of three times."""
+    counted = Counter(words(text) if analyzer == "words" else _char_analyzer(ngram_range)(text))
+    counts = np.fromiter(counted.values(), dtype=np.float32, count=len(counted))
+    counts.flags.writeable = False  # shared by every caller through the cache
+    return tuple(counted), counts
 
 
 def unit_tfidf(counts: np.ndarray, idf: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -117,7 +112,8 @@ class Tfidf:
     def _known(self, text: str) -> list[tuple[int, int]]:
         """(feature, count) of the text's n-grams (or words) in the vocabulary."""
         vocab = self.vocabulary_
-        return [(j, c) for gram, c in analyse(self.analyzer, self.ngram_range, text) if (j := vocab.get(gram)) is not None]
+        grams, counts = analyse(self.analyzer, self.ngram_range, text)
+        return [(j, int(c)) for gram, c in zip(grams, counts.tolist()) if (j := vocab.get(gram)) is not None]
 
     def dot(self, texts: Sequence[str], W: np.ndarray) -> np.ndarray:
         """`transform(texts) @ W` (W: features x columns), without building the sparse matrix:
@@ -126,7 +122,7 @@ class Tfidf:
         out = np.zeros((len(texts), W.shape[1]), dtype=np.float32)
         lookup = self.vocabulary_.get
         for i, text in enumerate(texts):
-            grams, counts = _grams_and_counts(self.analyzer, self.ngram_range, text)
+            grams, counts = analyse(self.analyzer, self.ngram_range, text)
             # The vocabulary looked up in one C-level pass (-1: not in it), in the analysis's order.
             idx = np.fromiter(map(lookup, grams, repeat(-1)), dtype=np.int64, count=len(grams))
             known = idx >= 0
