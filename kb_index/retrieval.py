@@ -455,6 +455,8 @@ class LexicalQueries:
     languages: list[str]
 
     def part(self, a: int, b: int) -> "LexicalQueries":
+        if a == 0 and b >= len(self.top):
+            return self  # the whole of it (one chunk: slicing the sparse rows costs more than a search step)
         return LexicalQueries(self.index, self.rows, self.q[a:b], self.top[a:b], self.scores[a:b], self.width,
                               self.languages[a:b])
 
@@ -731,26 +733,28 @@ class FaqIndex:
             cand = np.unique(np.concatenate([didx[i][didx[i] >= 0], lex_top[i]]))
             # An edit may be half applied: never read past what all parts hold.
             cand = cand[(cand < n_rows) & (cand < len(matrix))]
-            cand = cand[[rows[r] is not None for r in cand]] if len(cand) else cand
             if exclude is not None and exclude[i]:
-                cand = np.array([r for r in cand if rows[r][1] not in exclude[i]], dtype=np.int64)
+                cand = np.array([r for r in cand if rows[r] is not None and rows[r][1] not in exclude[i]],
+                                dtype=np.int64)
             if len(cand) == 0:
                 out.append([])
                 continue
             lex = _known_or_scored(cand, lex_top[i], part.scores[i], lambda rows: lexical.score_rows(q, i, rows))
             dense = matrix[cand] @ query_vecs[i]
             fused = w * np.maximum(dense, 0.0) + (1 - w) * lex
-            best: dict[str, int] = {}  # entry -> position in cand of its best phrasing
-            for pos in np.argsort(-fused, kind="stable"):
-                if lex[pos] < 0:
-                    continue  # a row its lexical part does not hold yet
-                fid = rows[cand[pos]][0]
-                if fid not in best:
-                    best[fid] = pos
+            # entry -> (position in cand, row) of its best phrasing; deleted rows (None) are
+            # skipped here rather than filtered out first: only the rows ranked are looked at.
+            best: dict[str, tuple[int, tuple[str, str]]] = {}
+            for pos in np.argsort(-fused, kind="stable").tolist():
+                row = rows[cand[pos]]
+                if row is None or lex[pos] < 0:
+                    continue  # deleted, or a row its lexical part does not hold yet
+                if row[0] not in best:
+                    best[row[0]] = (pos, row)
                     if len(best) == k:
                         break
-            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[p]), rows[cand[p]][1])
-                        for fid, p in best.items()])
+            out.append([Hit(fid, float(fused[p]), float(dense[p]), float(lex[p]), row[1])
+                        for fid, (p, row) in best.items()])
         return out, near
 
 
