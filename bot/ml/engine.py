@@ -212,14 +212,15 @@ class TriageEngine:
             side = pending.result()
         else:
             X, side = embeddings, self._text_side(texts, index)
+        # The models' scores run beside the FAQ search, whose nearest-neighbour part (faiss)
+        # releases the GIL.
+        models = _text_threads().submit(self._model_scores, X, texts, side)
         hits, near = index.search_near(X, texts, k=self.FAQ_HITS, lexical=side.faq)
-        scores = resolve_faq_any(clf.score(X, texts, k=3, lexical_scores=side.intent), hits, near,
-                                 clf.prob_weight, clf.scope_weight)
+        clf_scores, urgencies, complexities = models.result()
+        scores = resolve_faq_any(clf_scores, hits, near, clf.prob_weight, clf.scope_weight)
         conf = self.model.calibration(scores.top_raw, scores.top_margin)
         scope = conf if self.model.scope_calibration is None else self.model.scope_calibration(scores.top_scope)
         known = set(clf.classes_)
-        urgencies = self.urgency(X, texts, side.urgency)
-        complexities = self._label_probs(self.model.complexity, X, texts, side.complexity)
         config = PolicyConfig(self.thresholds)
         # Every hit's confidence in one call (a call per hit cost more than the arithmetic).
         hit_conf = iter(self.model.retrieval_calibration(
@@ -247,6 +248,13 @@ class TriageEngine:
                 d.reasons.append("P0: a person handles it")
             out.append(d)
         return out
+
+    def _model_scores(self, X: np.ndarray, texts: list[str], side: "_TextSide"):
+        """The three models' outputs for vectors `X`: the classifier's top classes, urgency and
+        complexity."""
+        return (self.model.classifier.score(X, texts, k=3, lexical_scores=side.intent),
+                self.urgency(X, texts, side.urgency),
+                self._label_probs(self.model.complexity, X, texts, side.complexity))
 
     def _text_side(self, texts: list[str], index: FaqIndex | DraftIndex) -> "_TextSide":
         m = self.model
