@@ -245,12 +245,15 @@ def _row_dots(mat: sparse.csr_matrix, rows: np.ndarray, q_idx: np.ndarray, q_val
     those rows' entries (scipy's products would first lay the vector out over every feature
     column: 2^18 of them). The vector is laid out once in a per-thread dense buffer, so each entry
     is one lookup; the buffer is zeroed again after."""
-    starts, ends = mat.indptr[rows], mat.indptr[rows + 1]
-    lengths = ends - starts
-    if not len(q_idx) or not lengths.sum():
+    starts = mat.indptr[rows]
+    lengths = mat.indptr[rows + 1] - starts
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    if not len(q_idx) or not total:
         return np.zeros(len(rows), dtype=np.float32)
+    offsets = ends - lengths  # where each row's entries begin among those gathered
     # The positions of the chosen rows' entries, row after row.
-    pos = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    pos = np.repeat(starts - offsets, lengths) + np.arange(total)
     buf = getattr(_scratch, "dense", None)
     if buf is None or len(buf) != mat.shape[1]:
         buf = _scratch.dense = np.zeros(mat.shape[1], dtype=np.float32)
@@ -259,8 +262,12 @@ def _row_dots(mat: sparse.csr_matrix, rows: np.ndarray, q_idx: np.ndarray, q_val
         contrib = mat.data[pos] * buf[mat.indices[pos]]
     finally:
         buf[q_idx] = 0.0
-    return np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=contrib,
-                       minlength=len(rows)).astype(np.float32)
+    # Each row's sum, accumulated in float64; rows without entries are left out of the reduction
+    # (it would take one entry for an empty segment) and score 0.
+    sums = np.zeros(len(rows), dtype=np.float64)
+    some = lengths > 0
+    sums[some] = np.add.reduceat(contrib, offsets[some], dtype=np.float64)
+    return sums.astype(np.float32)
 
 
 def _known_or_scored(rows: np.ndarray, known: np.ndarray, known_scores: np.ndarray, score) -> np.ndarray:
@@ -412,12 +419,13 @@ class LexicalIndex:
         if not len(rows):
             return out
         blocks, starts = self._parts
-        which = np.searchsorted(starts, rows, side="right") - 1
         q_idx, q_val = q.indices[q.indptr[i]:q.indptr[i + 1]], q.data[q.indptr[i]:q.indptr[i + 1]]
-        for b in np.unique(which):
-            sel = which == b
-            mat = blocks[b][0]
-            local = rows[sel] - starts[b]
+        if len(blocks) == 1:  # the usual case (no edits since the last merge): no split by block
+            pieces = [(blocks[0][0], rows, slice(None))]
+        else:
+            which = np.searchsorted(starts, rows, side="right") - 1
+            pieces = [(blocks[b][0], rows[which == b] - starts[b], which == b) for b in np.unique(which)]
+        for mat, local, sel in pieces:
             ok = local < mat.shape[0]
             vals = np.full(len(local), -1.0, dtype=np.float32)
             vals[ok] = _row_dots(mat, local[ok], q_idx, q_val)

@@ -276,6 +276,27 @@ def test_lexical_candidates_through_rare_features_score_exactly():
     assert int(np.argmax(dense[0])) in pruned.top(pruned.transform(queries), 5)[0]
 
 
+def test_row_dots_match_scipy_with_empty_and_repeated_rows():
+    """Chosen rows' dot products with one sparse vector, summed per row: rows without entries
+    (also last, or several in a row), repeated rows and empty vectors included."""
+    from scipy import sparse
+
+    from kb_index.retrieval import _row_dots
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n, f = int(rng.integers(1, 30)), 64
+        m = sparse.random(n, f, density=rng.uniform(0, 0.3), format="csr", dtype=np.float32, random_state=trial)
+        m.sort_indices()
+        rows = rng.integers(0, n, int(rng.integers(0, 12))).astype(np.int64)
+        q_idx = np.sort(rng.choice(f, int(rng.integers(0, 20)), replace=False)).astype(np.int32)
+        q_val = rng.random(len(q_idx)).astype(np.float32)
+        q = sparse.csr_matrix((q_val, q_idx, [0, len(q_idx)]), shape=(1, f))
+        want = (m[rows] @ q.T).toarray().ravel()
+        got = _row_dots(m, rows, q_idx, q_val)
+        assert got.dtype == np.float32 and np.allclose(got, want, atol=1e-6), trial
+
+
 def test_lexical_rows_are_counted_as_the_vectorizer_counts_them():
     """Rows are counted word by word (each distinct word once); the counts must be the
     vectorizer's own, whatever the white space, case or script."""
