@@ -215,7 +215,7 @@ class TriageEngine:
         # The models' scores run beside the FAQ search, whose nearest-neighbour part (faiss)
         # releases the GIL.
         models = _text_threads().submit(self._model_scores, X, texts, side)
-        hits, near = index.search_near(X, texts, k=self.FAQ_HITS, lexical=side.faq)
+        hits, near = self._faq_search(index, X, texts, side.faq)
         clf_scores, urgencies, complexities = models.result()
         scores = resolve_faq_any(clf_scores, hits, near, clf.prob_weight, clf.scope_weight)
         conf = self.model.calibration(scores.top_raw, scores.top_margin)
@@ -248,6 +248,23 @@ class TriageEngine:
                 d.reasons.append("P0: a person handles it")
             out.append(d)
         return out
+
+    #: Batches at least this large are searched in two halves on two threads.
+    SPLIT_SEARCH_FROM = 32
+
+    def _faq_search(self, index: FaqIndex | DraftIndex, X: np.ndarray, texts: list[str],
+                    lexical: LexicalQueries) -> tuple[list, np.ndarray]:
+        """The FAQ search (hits and nearness per text). A large batch's second half is searched on
+        a text thread: the nearest-neighbour part releases the GIL, and one faiss search uses one
+        core here (its OpenMP threads are held to one with BLAS's, `_single_threaded_blas`)."""
+        n = len(texts)
+        if n < self.SPLIT_SEARCH_FROM or len(os.sched_getaffinity(0)) < 2:
+            return index.search_near(X, texts, k=self.FAQ_HITS, lexical=lexical)
+        h = n // 2
+        second = _text_threads().submit(index.search_near, X[h:], texts[h:], self.FAQ_HITS, None, lexical.part(h, n))
+        hits, near = index.search_near(X[:h], texts[:h], k=self.FAQ_HITS, lexical=lexical.part(0, h))
+        hits2, near2 = second.result()
+        return hits + hits2, np.concatenate([near, near2])
 
     def _model_scores(self, X: np.ndarray, texts: list[str], side: "_TextSide"):
         """The three models' outputs for vectors `X`: the classifier's top classes, urgency and

@@ -47,6 +47,21 @@ def test_batch_and_single_agree(tiny_model, fake_embedder):
     assert [d.to_json() for d in e.predict(texts, embeddings=X)] == [d.to_json() for d in e.predict(texts)]
 
 
+
+def test_a_large_batch_is_searched_in_two_halves_with_the_same_decisions(tiny_model, fake_embedder, monkeypatch):
+    e = _engine(tiny_model, fake_embedder)
+    texts = ["hello", "reset my password", "tell me a joke", "fee schedule", "what are the trading fees",
+             "交易手续费是多少", "my account was hacked"]
+    whole = [d.to_json() for d in e.predict(texts)]
+    calls = []
+    search = type(e.faq_index).search_near
+    monkeypatch.setattr(type(e.faq_index), "search_near", lambda self, X, t, *a, **k: calls.append(len(t)) or
+                        search(self, X, t, *a, **k))
+    monkeypatch.setattr(TriageEngine, "SPLIT_SEARCH_FROM", 3)
+    assert [d.to_json() for d in e.predict(texts)] == whole
+    assert sorted(calls) == [3, 4]                                       # searched in two halves
+
+
 PRIORITIES = """\
 nlu:
 - priority: P0
