@@ -682,6 +682,11 @@ class FaqIndex:
         """Candidates taken from each channel."""
         return min(n_rows, max(50, 8 * k))
 
+    @property
+    def phrasings(self) -> int:
+        """Rows held (deleted ones included until the next rebuild): the size a search works on."""
+        return len(self._rows)
+
     def lexical_queries(self, texts: Sequence[str], k: int = 3) -> LexicalQueries:
         """What a `search_near(…, texts, k)` finds without the query vectors, to run beside the
         encoder (see `TriageEngine.predict`)."""
@@ -801,6 +806,10 @@ class DraftIndex:
     def search(self, query_vecs: np.ndarray, texts: Sequence[str], k: int = 3,
                exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         return self.search_near(query_vecs, texts, k, exclude)[0]
+
+    @property
+    def phrasings(self) -> int:
+        return self.live.phrasings
 
     def lexical_queries(self, texts: Sequence[str], k: int = 3) -> LexicalQueries:
         return self.live.lexical_queries(texts, k + len(self._hidden))

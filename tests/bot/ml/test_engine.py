@@ -1,3 +1,5 @@
+import threading
+
 from bot.ml.engine import TriageEngine
 from bot.ml.model import TriageModel
 from bot.ml.policy import Route
@@ -60,6 +62,20 @@ def test_a_large_batch_is_searched_in_two_halves_with_the_same_decisions(tiny_mo
     monkeypatch.setattr(TriageEngine, "SPLIT_SEARCH_FROM", 3)
     assert [d.to_json() for d in e.predict(texts)] == whole
     assert sorted(calls) == [3, 4]                                       # searched in two halves
+
+
+
+def test_the_models_scored_beside_the_faq_search_decide_the_same(tiny_model, fake_embedder, monkeypatch):
+    e = _engine(tiny_model, fake_embedder)
+    texts = ["hello", "reset my password", "what are the trading fees", "交易手续费是多少", "my account was hacked"]
+    inline = [d.to_json() for d in e.predict(texts)]
+    threads = []
+    scores = TriageEngine._model_scores
+    monkeypatch.setattr(TriageEngine, "_model_scores", lambda self, *a: threads.append(threading.current_thread())
+                        or scores(self, *a))
+    monkeypatch.setattr(TriageEngine, "OVERLAP_SEARCH_FROM", 0)     # as on a large knowledge base
+    assert [d.to_json() for d in e.predict(texts)] == inline
+    assert threads and threads[0] is not threading.current_thread()  # scored on a text thread
 
 
 PRIORITIES = """\
