@@ -481,8 +481,10 @@ class Hit:
 class FaqIndex:
     """Search FAQ entries by their phrasings. Entry score = best fused score over its phrasings."""
 
-    #: Above this many phrasings the dense channel searches an approximate (IVF) index.
-    APPROXIMATE_ABOVE = 200_000
+    #: Above this many phrasings the dense channel searches an approximate (IVF) index. One query
+    #: of exact search reads every vector (memory-bound: 2.5 ms at 20,000 phrasings, 28 ms at
+    #: 200,000 on 2 cores, against 0.07-0.3 ms for IVF; scripts/ann_benchmark.py).
+    APPROXIMATE_ABOVE = 20_000
 
     def __init__(self, embedder: Embedder, locales: LocaleRegistry, dense_weight: float = 0.6,
                  language_weights: dict | None = None, approximate_above: int | None = None):
