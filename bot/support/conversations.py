@@ -142,7 +142,9 @@ _ADD_MESSAGE = messages.insert().returning(*messages.c)
 
 def load(conn, cid: str, lock: bool = False) -> tuple[Conversation, str]:
     """(conversation, token_hash). With `lock`, the row stays locked until the transaction ends."""
-    r = conn.execute(_LOAD_LOCKED if lock else _LOAD, {"cid": cid}).one_or_none()
+    # first(), not one_or_none(): the key is unique, and on SQLite each further fetch is one more
+    # call that lets go of the GIL (inside a write transaction, one more wait for it under load).
+    r = conn.execute(_LOAD_LOCKED if lock else _LOAD, {"cid": cid}).first()
     if r is None:
         raise NotFoundError("conversation", cid)
     return Conversation(r.id, r.channel, ConvState.from_json(json.loads(r.state)), r.ticket_id, r.created_at), \
@@ -166,16 +168,36 @@ def save_state(conn, cid: str, state: ConvState, now: float, ticket_id: str | No
     conn.execute(_SAVE_STATE, values)
 
 
+def message_row(cid: str, role: str, text: str, now: float, buttons: list[Button] = (),
+                author: str | None = None, idem_key: str | None = None, reply_to: str | None = None,
+                model: str | None = None, about: str | None = None, route: str | None = None) -> dict:
+    """A message to store (`add_messages`), its id already chosen: a reply can point to it before
+    it is written. `about`: a user message's triage intent (with its `route`), a bot reply's FAQ
+    entry or intent."""
+    return dict(id=str(uuid.uuid4()), conversation_id=cid, role=role, text=text,
+                buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
+                author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about,
+                route=route)
+
+
+def add_messages(conn, rows: list[dict]) -> list[Message]:
+    """Store `message_row`s in one INSERT (their sequence numbers in the given order) and return
+    them as stored. One statement for a turn's messages: on SQLite every statement inside the write
+    transaction is one more wait for the GIL while the write lock is held."""
+    if not rows:
+        return []
+    if len(rows) == 1:
+        return [_msg(conn.execute(_ADD_MESSAGE, rows[0]).first())]
+    stored = {r.id: r for r in conn.execute(_ADD_MESSAGE, rows)}  # RETURNING's order is not promised
+    return [_msg(stored[row["id"]]) for row in rows]
+
+
 def add_message(conn, cid: str, role: str, text: str, now: float, buttons: list[Button] = (),
                 author: str | None = None, idem_key: str | None = None, reply_to: str | None = None,
                 model: str | None = None, about: str | None = None, route: str | None = None) -> Message:
-    """`about`: a user message's triage intent (with its `route`), a bot reply's FAQ entry or intent."""
-    r = conn.execute(_ADD_MESSAGE, dict(
-        id=str(uuid.uuid4()), conversation_id=cid, role=role, text=text,
-        buttons=json.dumps([{"title": b.title, "payload": b.payload} for b in buttons], ensure_ascii=False),
-        author=author, idem_key=idem_key, reply_to=reply_to, created_at=now, model=model, intent=about, route=route,
-    )).one()  # the stored row (its sequence number) without a second statement
-    return _msg(r)
+    """One message (see `message_row`)."""
+    return add_messages(conn, [message_row(cid, role, text, now, buttons, author, idem_key, reply_to, model, about,
+                                           route)])[0]
 
 
 def last_question(conn, cid: str, before: float) -> Message | None:
