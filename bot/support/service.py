@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.core.cursor import GapCursor
 from bot.core.db import reading
 from bot.core.errors import ConflictError, DataError, NotFoundError
+from bot.core.group_commit import GroupCommit
 from bot.core.i18n import t
 from bot.core.settings import Settings
 from bot.core.vocabulary import OUT_OF_SCOPE, Complexity, Priority, faq_id_of, faq_label
@@ -100,6 +101,8 @@ class ChatService:
                  clock: Callable[[], float] = time.time):
         self._engine = engine
         self.db = db
+        #: A turn's write transaction, shared with concurrent turns on SQLite (`GroupCommit`).
+        self.writes = GroupCommit(db)
         self.settings = settings
         self.clock = clock
         self.tickets = TicketStore(db, lease_seconds=settings.claim_lease_seconds)
@@ -467,7 +470,8 @@ class ChatService:
         if pre:
             classify = knowledge.classify
             knowledge = replace(knowledge, classify=lambda m: pre[m] if m in pre else classify(m))
-        with self.db.begin() as conn:
+
+        def write(conn) -> Turn:  # may run twice (`GroupCommit`): no effects outside the database
             conv, _ = conv_db.load(conn, cid, lock=True)
             if idem_key:
                 prior = conv_db.find_by_idem(conn, cid, idem_key)
@@ -479,9 +483,13 @@ class ChatService:
             state = conv.state
             outcome = step(state, text, knowledge)  # pure: the message is stored with its decision
             decided = outcome.decision
-            user_msg = conv_db.add_message(conn, cid, "user", text, now, idem_key=idem_key,
+            user_row = conv_db.message_row(cid, "user", text, now, idem_key=idem_key,
                                            about=decided.intent if decided else None,
                                            route=decided.route.value if decided else None)
+            # Stored with the replies in one statement, unless a hand-off's packet is to read it.
+            unstored = [] if outcome.escalate is not None else [user_row]
+            if not unstored:
+                user_msg = conv_db.add_messages(conn, [user_row])[0]
             for learned in outcome.learned:
                 signals.record(conn, learned, cid, state.lang, now)
             if outcome.helped is not None and faq_id_of(outcome.helped[0]):
@@ -501,12 +509,17 @@ class ChatService:
                         replies.append(Reply(t(state.lang, "incident_linked",
                                                topic=self.title(incident.intent, state.lang))))
             model = self.engine.model_id
-            stored = [conv_db.add_message(conn, cid, "bot", r.text, now, list(r.buttons), reply_to=user_msg.id,
-                                          model=model, about=r.about) for r in replies]
+            stored = conv_db.add_messages(conn, unstored + [
+                conv_db.message_row(cid, "bot", r.text, now, list(r.buttons), reply_to=user_row["id"], model=model,
+                                    about=r.about) for r in replies])
+            if unstored:
+                user_msg, stored = stored[0], stored[1:]
             conv_db.save_state(conn, cid, state, now, ticket_id)
             return Turn(cid, user_msg, stored, state.state, ticket_id or conv.ticket_id,
                         route=outcome.decision.route.value if outcome.decision else None,
                         escalated=outcome.escalate.priority.value if outcome.escalate else None)
+
+        return self.writes.run(write)
 
     # -- hand-off ----------------------------------------------------------------------------------
     def _eligible(self, lang: str, domain: str | None) -> list[Team]:
