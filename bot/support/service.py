@@ -322,8 +322,7 @@ class ChatService:
         """A new conversation; `client` is an opaque key of who started it (a hash of the
         address), used to tell many users from one client opening many conversations;
         `timezone` the user's (an IANA name), for the reply times they are told."""
-        with self.db.begin() as conn:
-            return conv_db.create(conn, self.clock(), channel, sender_key, client, timezone)
+        return self.writes.run(lambda conn: conv_db.create(conn, self.clock(), channel, sender_key, client, timezone))
 
     def conversation_for_sender(self, sender: str, client: str | None = None) -> str:
         """The conversation of a Rasa REST-channel sender, created on first contact."""
