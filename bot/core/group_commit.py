@@ -13,7 +13,8 @@ to the first job queued meanwhile, so that no caller runs more than one batch. E
 its result only after the commit: an acknowledged turn is on disk as before. A job that raises
 rolls the batch back; each job of that batch then runs again in a transaction of its own, so only
 the failing one fails. Jobs must therefore be free of effects outside the database (they may run
-twice, the first time rolled back).
+twice, the first time rolled back), and must not call `run` themselves (they would wait for the
+batch they are in).
 
 On PostgreSQL jobs run at once, each in its own transaction: the server has its own group commit,
 and one transaction over several conversations' row locks could deadlock against another
