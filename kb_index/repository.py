@@ -107,7 +107,9 @@ def published_unread(conn, cursor: GapCursor) -> list[FaqVersion]:
 
 def published_state(conn, window: int = 1000) -> tuple[list[FaqVersion], int, set[int]]:
     """The newest publication or deletion of every entry ever edited (what is live now), the
-    highest seq, and the seqs that exist in the last `window` below it (to start a cursor)."""
+    highest seq, and the seqs that exist in the last `window` below it (to start a cursor). Three
+    statements: read them in one snapshot (`reading(..., snapshot=True)`), or a publication that
+    commits between them counts as seen without being in the live state, and is never applied."""
     newest = (select(faq_versions.c.faq_id, func.max(faq_versions.c.version).label("version"))
               .where(faq_versions.c.kind != DRAFT).group_by(faq_versions.c.faq_id).subquery())
     rows = conn.execute(select(faq_versions).join(newest, (faq_versions.c.faq_id == newest.c.faq_id)

@@ -200,15 +200,20 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("a pooled connection failed its ping")
 
 
-def reading(engine: Engine, single: bool = False):
+def reading(engine: Engine, single: bool = False, snapshot: bool = False):
     """A connection for read-only work (`with reading(db) as conn:`). On SQLite its transaction
     does not take the write lock; it must not write. `single`: the work is one statement, which on
     PostgreSQL then runs without a transaction block (autocommit: no BEGIN and ROLLBACK round
     trips; one statement sees one snapshot either way): a turn's token check, state read, FAQ sync
-    and promotion check."""
+    and promotion check. `snapshot`: several statements that must see the same committed state
+    (PostgreSQL's default, read committed, gives each statement its own snapshot; there this takes
+    repeatable read. SQLite's read transaction keeps one snapshot anyway)."""
     conn = engine.connect()
-    if single and engine.dialect.name == "postgresql":
-        return conn.execution_options(isolation_level="AUTOCOMMIT", triage_read_only=True)
+    if engine.dialect.name == "postgresql":
+        if single:
+            return conn.execution_options(isolation_level="AUTOCOMMIT", triage_read_only=True)
+        if snapshot:
+            return conn.execution_options(isolation_level="REPEATABLE READ", triage_read_only=True)
     return conn.execution_options(triage_read_only=True)
 
 

@@ -170,8 +170,8 @@ class ChatService:
                                  f"{engine.model.fingerprint}, promoted {p.fingerprint})")
             applied: dict[str, int] = {}
             cursor = GapCursor()
-            with reading(self.db) as conn:
-                live, top, seen = published_state(conn)
+            with reading(self.db, snapshot=True) as conn:  # one snapshot: a publication committing
+                live, top, seen = published_state(conn)      # between its statements is read later
             self._apply_versions(live, engine, applied)  # the editors' changes, before taking over
             cursor.start_at(top, seen)
             with self._faq_lock:
@@ -197,8 +197,8 @@ class ChatService:
         with self._faq_lock:
             if self._started:
                 return
-            with reading(self.db) as conn:
-                live, top, seen = published_state(conn)
+            with reading(self.db, snapshot=True) as conn:  # one snapshot: a publication committing
+                live, top, seen = published_state(conn)      # between its statements is read later
             self._apply_versions(live)
             self._faq_cursor.start_at(top, seen)
             self._started = True

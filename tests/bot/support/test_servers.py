@@ -43,6 +43,33 @@ def test_concurrent_publications_from_two_servers_are_live_on_both(db_engine, ti
         assert svc.engine.faq_index.store.get("topic17").answers["en"] == "Answer 17."
 
 
+def test_a_publication_committing_while_a_server_starts_is_not_lost(db_engine, tiny_model, fake_embedder):
+    """A server starts from the live state, the highest seq and the seqs below it: three
+    statements. A publication that commits after the first must not count as seen by the others
+    (PostgreSQL's read committed gave each statement its own snapshot: the entry was never applied,
+    seen once under load)."""
+    from sqlalchemy import event
+
+    svc = make_service(db_engine, tiny_model, fake_embedder)
+    fired = []
+
+    def publish_after_the_live_state(conn, cursor, statement, *rest):
+        if not fired and "max(faq_versions.version)" in statement.lower():
+            fired.append(True)
+            with db_engine.begin() as other:
+                repo.add_version(other, "racer", repo.PUBLISHED,
+                                 FaqEntry("racer", ["the racing entry"], {"en": "racer"}), "ed", 1.0)
+
+    event.listen(db_engine, "after_cursor_execute", publish_after_the_live_state)
+    try:
+        svc.start()
+    finally:
+        event.remove(db_engine, "after_cursor_execute", publish_after_the_live_state)
+    assert fired
+    svc.sync_faqs()
+    assert "racer" in svc.engine.faq_index.store
+
+
 def test_a_publication_that_commits_after_a_later_one_is_not_skipped(pg_engine, tiny_model, fake_embedder):
     """PostgreSQL gives seq values at insert, not at commit: take seq N, let N+1 commit and be
     read, then commit N. (SQLite serialises writers, so the interleaving cannot happen there.)"""
