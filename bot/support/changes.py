@@ -4,7 +4,7 @@ in-process bus): the source of the live updates.
 One `ChangeFeed` per process asks the database twice a tick (0.5 s) what changed: which
 conversations have new messages, and whether the open tickets changed (a fingerprint over their
 count, claims, priorities, breaches). Waiters sleep until a tick touches what they follow. The
-queries live in the stores (`conversations.max_seq` / `new_message_conversations`,
+queries live in the stores (`conversations.seq_window` / `changed_since`,
 `TicketStore.open_fingerprint`); this module only keeps time.
 """
 from __future__ import annotations
@@ -40,9 +40,10 @@ class ChangeFeed:
         self._task: asyncio.Task | None = None
 
     def _probe(self) -> tuple[set[str], tuple]:
-        with reading(self.db) as conn:
-            if self._cursor is None:
-                self._cursor, changed = GapCursor(conversations.max_seq(conn), grace_seconds=30.0), set()
+        with reading(self.db, snapshot=self._cursor is None) as conn:
+            if self._cursor is None:  # start after the newest message; ones in flight below it still count
+                self._cursor, changed = GapCursor(grace_seconds=30.0), set()
+                self._cursor.start_at(*conversations.seq_window(conn))
             else:
                 changed, seqs = conversations.changed_since(conn, self._cursor, self.MAX_ROWS)
                 self._cursor.saw(seqs)

@@ -238,6 +238,14 @@ def max_seq(conn) -> int:
     return int(conn.execute(select(func.coalesce(func.max(messages.c.seq), 0))).scalar_one())
 
 
+def seq_window(conn, window: int = 1000) -> tuple[int, set[int]]:
+    """The newest message's sequence number and the numbers that exist in the `window` below it:
+    where a cursor starts (`GapCursor.start_at`), so that a message still in flight with a lower
+    number is read when it commits. Two statements: read them in one snapshot."""
+    top = max_seq(conn)
+    return top, set(conn.execute(select(messages.c.seq).where(messages.c.seq > top - window)).scalars())
+
+
 _CHANGED = {gaps: select(messages.c.seq, messages.c.conversation_id).where(unread(messages.c.seq, gaps))
             .order_by(messages.c.seq).limit(bindparam("limit")) for gaps in (False, True)}
 

@@ -60,6 +60,26 @@ def test_feed_reads_a_message_that_commits_after_a_later_one(pg_engine, tiny_mod
     assert feed._probe()[0] == {a}
 
 
+def test_feed_reads_a_message_in_flight_when_it_started(pg_engine, tiny_model, fake_embedder):
+    """PostgreSQL: a message that took its seq before the feed's first probe and commits after it
+    (below the newest seq the feed started from) still wakes its conversation."""
+    from bot.support import conversations as conv_db
+
+    service = make_service(pg_engine, tiny_model, fake_embedder)
+    feed = ChangeFeed(service.db)
+    a, _ = service.create_conversation()
+    b, _ = service.create_conversation()
+    slow = service.db.connect()
+    tx = slow.begin()
+    conv_db.add_message(slow, a, "agent", "late reply", 1.0, author="ann")
+    service.send(b, "hello")
+    assert feed._probe()[0] == set()  # the first probe takes its bearings
+    tx.commit()
+    slow.close()
+    assert feed._probe()[0] == {a}
+    assert feed._probe()[0] == set()
+
+
 def test_waiters_wake_on_a_change_and_only_the_concerned_conversation_is_flagged(service):
     a, _ = service.create_conversation()
     b, _ = service.create_conversation()
