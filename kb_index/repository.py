@@ -18,7 +18,7 @@ from sqlalchemy import (
     select,
 )
 
-from bot.core.cursor import GapCursor, unread
+from bot.core.cursor import START_WINDOW, GapCursor, seq_window, unread
 from bot.core.db import metadata
 from kb_index.store import FaqEntry
 
@@ -105,7 +105,7 @@ def published_unread(conn, cursor: GapCursor) -> list[FaqVersion]:
     return [_ver(r) for r in conn.execute(_UNREAD[cursor.has_gaps], cursor.params())]
 
 
-def published_state(conn, window: int = 1000) -> tuple[list[FaqVersion], int, set[int]]:
+def published_state(conn, window: int = START_WINDOW) -> tuple[list[FaqVersion], int, set[int]]:
     """The newest publication or deletion of every entry ever edited (what is live now), the
     highest seq, and the seqs that exist in the last `window` below it (to start a cursor). Three
     statements: read them in one snapshot (`reading(..., snapshot=True)`), or a publication that
@@ -115,8 +115,7 @@ def published_state(conn, window: int = 1000) -> tuple[list[FaqVersion], int, se
     rows = conn.execute(select(faq_versions).join(newest, (faq_versions.c.faq_id == newest.c.faq_id)
                                                   & (faq_versions.c.version == newest.c.version))
                         .order_by(faq_versions.c.seq)).all()
-    top = int(conn.execute(select(func.coalesce(func.max(faq_versions.c.seq), 0))).scalar_one())
-    seen = {s for (s,) in conn.execute(select(faq_versions.c.seq).where(faq_versions.c.seq > top - window))}
+    top, seen = seq_window(conn, faq_versions.c.seq, window)
     return [_ver(r) for r in rows], top, seen
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -22,6 +22,19 @@ def unread(column, gaps: bool) -> ColumnElement:
     serves every read; execute it with `GapCursor.params()`."""
     after = column > bindparam("top")
     return or_(after, column.in_(bindparam("gaps", expanding=True))) if gaps else after
+
+
+#: How far below the newest value a cursor that starts looks for values still in flight.
+START_WINDOW = 1000
+
+
+def seq_window(conn, column, window: int = START_WINDOW) -> tuple[int, set[int]]:
+    """The highest value of `column` (0 for none) and the values that exist in the `window` below
+    it: where a cursor starts (`GapCursor.start_at`), so that a row still in flight with a lower
+    value is read when it commits. Two statements: read them in one snapshot
+    (`reading(..., snapshot=True)`)."""
+    top = int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one())
+    return top, set(conn.execute(select(column).where(column > top - window)).scalars())
 
 
 class GapCursor:
@@ -59,7 +72,7 @@ class GapCursor:
             keep = sorted(self.gaps)[-self.MAX_GAPS:]
             self.gaps = {s: self.gaps[s] for s in keep}
 
-    def start_at(self, top: int, seen: Iterable[int], window: int = 1000) -> None:
+    def start_at(self, top: int, seen: Iterable[int], window: int = START_WINDOW) -> None:
         """Start after `top`, treating the values of the last `window` below it that were not
         `seen` as gaps: transactions in flight when the reader started may still commit them."""
         now = self.clock()

@@ -4,8 +4,8 @@ in-process bus): the source of the live updates.
 One `ChangeFeed` per process asks the database twice a tick (0.5 s) what changed: which
 conversations have new messages, and whether the open tickets changed (a fingerprint over their
 count, claims, priorities, breaches). Waiters sleep until a tick touches what they follow. The
-queries live in the stores (`conversations.seq_window` / `changed_since`,
-`TicketStore.open_fingerprint`); this module only keeps time.
+queries live in the stores (`conversations.changed_since`, `TicketStore.open_fingerprint`; the
+cursor starts at `cursor.seq_window`); this module only keeps time.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import logging
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from bot.core.cursor import GapCursor
+from bot.core.cursor import GapCursor, seq_window
 from bot.core.db import reading
 from bot.support import conversations
 from escalation.store import open_fingerprint
@@ -43,7 +43,7 @@ class ChangeFeed:
         with reading(self.db, snapshot=self._cursor is None) as conn:
             if self._cursor is None:  # start after the newest message; ones in flight below it still count
                 self._cursor, changed = GapCursor(grace_seconds=30.0), set()
-                self._cursor.start_at(*conversations.seq_window(conn))
+                self._cursor.start_at(*seq_window(conn, conversations.messages.c.seq))
             else:
                 changed, seqs = conversations.changed_since(conn, self._cursor, self.MAX_ROWS)
                 self._cursor.saw(seqs)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    func,
     select,
     update,
 )
@@ -231,19 +230,6 @@ def transcript(conn, cid: str, after_seq: int = 0, limit: int = 1000) -> list[Me
     q = (select(messages).where(messages.c.conversation_id == cid, messages.c.seq > after_seq)
          .order_by(messages.c.seq).limit(limit))
     return [_msg(r) for r in conn.execute(q)]
-
-
-def max_seq(conn) -> int:
-    """The newest message's sequence number (0 for none)."""
-    return int(conn.execute(select(func.coalesce(func.max(messages.c.seq), 0))).scalar_one())
-
-
-def seq_window(conn, window: int = 1000) -> tuple[int, set[int]]:
-    """The newest message's sequence number and the numbers that exist in the `window` below it:
-    where a cursor starts (`GapCursor.start_at`), so that a message still in flight with a lower
-    number is read when it commits. Two statements: read them in one snapshot."""
-    top = max_seq(conn)
-    return top, set(conn.execute(select(messages.c.seq).where(messages.c.seq > top - window)).scalars())
 
 
 _CHANGED = {gaps: select(messages.c.seq, messages.c.conversation_id).where(unread(messages.c.seq, gaps))

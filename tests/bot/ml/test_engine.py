@@ -64,7 +64,6 @@ def test_a_large_batch_is_searched_in_two_halves_with_the_same_decisions(tiny_mo
     assert sorted(calls) == [3, 4]                                       # searched in two halves
 
 
-
 def test_the_models_scored_beside_the_faq_search_decide_the_same(tiny_model, fake_embedder, monkeypatch):
     e = _engine(tiny_model, fake_embedder)
     texts = ["hello", "reset my password", "what are the trading fees", "交易手续费是多少", "my account was hacked"]
