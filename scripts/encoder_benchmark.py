@@ -1,9 +1,9 @@
 """Encoder benchmark: the bundled encoder through PyTorch and through ONNX Runtime, side by side.
 
-Prints, per backend: one text at a time (median ms over the default bot's short questions), texts/s
+Prints, per backend (and ONNX with int8 weights, `--encoder-precision int8`): one text at a time (median ms over the default bot's short questions), texts/s
 in batches on those short questions and on the realistic 50,000-entry set's phrasings
 (`public_kb.py`, longer; ONNX also with its batches one after another on all cores instead of
-one batch per core at once), the cosine of the ONNX vectors to the PyTorch ones, and the time to
+one batch per core at once), the cosine of the ONNX vectors (float and int8) to the PyTorch ones, and the time to
 encode one batch while 8 threads run Python beside it (what a busy server's request threads do
 to an encoder that needs the GIL back between its steps).
 
@@ -87,10 +87,11 @@ def main() -> None:
     onnx_emb = load_embedder("default", backend="onnx", batch_size=args.batch_size)
     serial = load_embedder("default", backend="onnx", batch_size=args.batch_size)
     serial._onnx_encoder().workers = 1  # every batch on the one session, one after another
+    int8 = load_embedder("default", backend="onnx", batch_size=args.batch_size, precision="int8")
     rows = {"torch": measure(torch_emb, short, long), "onnx, batches one at a time": measure(serial, short, long),
-            "onnx": measure(onnx_emb, short, long)}
-    a, b = onnx_emb.embed(long[:500]), torch_emb.embed(long[:500])
-    cos = (a * b).sum(axis=1)
+            "onnx": measure(onnx_emb, short, long), "onnx int8": measure(int8, short, long)}
+    a, b, q = onnx_emb.embed(long[:500]), torch_emb.embed(long[:500]), int8.embed(long[:500])
+    cos, cos8 = (a * b).sum(axis=1), (q * b).sum(axis=1)
     print(f"realistic phrasings: {statistics.mean(len(t.split()) for t in long):.1f} words on average")
     keys = list(rows["torch"])
     print("| backend | " + " | ".join(keys) + " |")
@@ -98,6 +99,7 @@ def main() -> None:
     for name, r in rows.items():
         print(f"| {name} | " + " | ".join(f"{r[k]:.1f}" for k in keys) + " |")
     print(f"cosine of ONNX to PyTorch vectors (500 realistic phrasings): min {cos.min():.7f}, mean {cos.mean():.7f}")
+    print(f"cosine of ONNX int8 to PyTorch vectors (the same): min {cos8.min():.4f}, mean {cos8.mean():.4f}")
 
 
 if __name__ == "__main__":

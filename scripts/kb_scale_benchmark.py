@@ -14,6 +14,7 @@ alone, so the quality cost of scale shows; the calibration set gains one held-ou
 `--calibration` entries (never one that is evaluated).
 
     python scripts/kb_scale_benchmark.py [--sizes 1000,10000,50000] [--subset 500] [--keep DIR]
+                                         [--encoder-precision int8]
 """
 from __future__ import annotations
 
@@ -57,12 +58,17 @@ def write_kb(out: Path, kb: list[dict], calibration: list[tuple[str, str]]) -> N
     (out / "calibration.yml").write_text(yaml.safe_dump(cal, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+#: Extra `triage train` options (`--encoder-precision`).
+TRAIN_OPTIONS: list[str] = []
+
+
 def train(data: Path, model: Path) -> tuple[float, float]:
     """(seconds, peak MB of the training process)."""
     t0 = time.perf_counter()
     log = data.parent / "train.log"
     with open(log, "wb") as err:
-        proc = subprocess.Popen([*TRIAGE, "train", "--data", str(data), "--out", str(model), "--no-fine-tune"],
+        proc = subprocess.Popen([*TRIAGE, "train", "--data", str(data), "--out", str(model), "--no-fine-tune",
+                                 *TRAIN_OPTIONS],
                                 env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
@@ -117,7 +123,11 @@ def main() -> None:
     ap.add_argument("--calibration", type=int, default=1000, help="entries with a calibration query")
     ap.add_argument("--predict", type=int, default=5000, help="texts for the `triage predict` rate")
     ap.add_argument("--keep", type=Path, help="copy each trained model to KEEP/N (for profiling afterwards)")
+    ap.add_argument("--encoder-precision", choices=["float32", "int8"], default="float32",
+                    help="train (and so predict) with the encoder at this precision")
     args = ap.parse_args()
+    TRAIN_OPTIONS[:] = ["--encoder-precision", args.encoder_precision]
+    print(f"encoder precision: {args.encoder_precision}", flush=True)
     for n in [int(x) for x in args.sizes.split(",")]:
         if args.source == "public":
             kb = build(n, 5, seed=7)

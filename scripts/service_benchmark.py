@@ -36,10 +36,12 @@ TEXTS = ["how do I reset my password", "what are your trading fees", "my withdra
 
 def encoder_speed(model_dir: Path) -> dict:
     from bot.core.settings import Settings
+    from bot.ml.model import TriageModel
     from intents.encoder import load_embedder
 
-    emb = load_embedder(Settings().encoder, batch_size=Settings().encode_batch_size,
-                        backend=Settings().encoder_backend, cache_dir=Settings().encoder_cache)
+    settings = Settings()
+    emb = load_embedder(settings.encoder, batch_size=settings.encode_batch_size, backend=settings.encoder_backend,
+                        cache_dir=settings.encoder_cache, precision=TriageModel.load(model_dir).encoder.precision)
     emb.embed(["warm up"])
     single = []
     for t in TEXTS * 10:

@@ -80,8 +80,10 @@ class TriageEngine:
     @classmethod
     def from_model_dir(cls, path: Path, settings: ModelSettings, embedder: Embedder | None = None) -> "TriageEngine":
         model = TriageModel.load(path)
+        # The precision the model was trained with, whatever the setting (which is for training).
         embedder = embedder or load_embedder(settings.encoder, batch_size=settings.encode_batch_size,
-                                     backend=settings.encoder_backend, cache_dir=settings.encoder_cache)
+                                             backend=settings.encoder_backend, cache_dir=settings.encoder_cache,
+                                             precision=model.encoder.precision)
         th = model.thresholds.overridden(settings.answer_threshold, settings.confirm_threshold)
         engine = cls(model, embedder, th, load_registry(settings.locales_dir))
         engine.name = Path(path).name

@@ -45,11 +45,13 @@ class TunedEncoder:
 
 def check_encoder(model_encoder: EncoderInfo, configured: EncoderInfo) -> None:
     if not model_encoder.same_encoder(configured):
+        def described(e: EncoderInfo) -> str:
+            return f"{e.name!r} (sha256 {e.weights_sha256[:12]}…, dim {e.dim}, {e.precision})"
+
         raise EncoderError(
-            f"model was trained with encoder {model_encoder.name!r} (sha256 {model_encoder.weights_sha256[:12]}…, "
-            f"dim {model_encoder.dim}) but the configured encoder is {configured.name!r} "
-            f"(sha256 {configured.weights_sha256[:12]}…, dim {configured.dim}); set TRIAGE_ENCODER to the "
-            f"training encoder or retrain")
+            f"model was trained with encoder {described(model_encoder)} but the configured encoder is "
+            f"{described(configured)}; set TRIAGE_ENCODER (and TRIAGE_ENCODER_PRECISION) to the training "
+            f"encoder or retrain")
 
 
 @dataclass
@@ -82,7 +84,7 @@ class TriageModel:
         if self.tuned is None:
             check_encoder(self.encoder, embedder.info())
             return embedder
-        if embedder.info().weights_sha256 == self.tuned.sha256:
+        if embedder.info().weights_sha256 == self.tuned.sha256 and embedder.info().precision == self.encoder.precision:
             return embedder
         check_encoder(self.encoder, embedder.base_info())
         with_tuned = getattr(embedder, "with_tuned", None)

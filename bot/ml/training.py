@@ -321,9 +321,10 @@ def reusable_vectors(previous: TriageModel, embedder: Embedder) -> tuple[dict[st
     if previous.tuned is not None:
         return {}, "not reusing the previous model's vectors: its encoder was fine-tuned"
     if previous.encoder != embedder.base_info() or embedder.info() != embedder.base_info():
+        now = embedder.info()
         return {}, (f"not reusing the previous model's vectors: it was trained with {previous.encoder.name} "
-                    f"({previous.encoder.weights_sha256[:12]}), this training uses {embedder.info().name} "
-                    f"({embedder.info().weights_sha256[:12]})")
+                    f"({previous.encoder.weights_sha256[:12]}, {previous.encoder.precision}), this training uses "
+                    f"{now.name} ({now.weights_sha256[:12]}, {now.precision})")
     out = {q: v[i] for e in previous.faqs for i, q in enumerate(e.questions)
            if (v := previous.faq_vectors.get(e.id)) is not None and len(v) == len(e.questions)}
     return out, f"reusing {len(out):,} FAQ phrasing vectors of the previous model"

@@ -50,3 +50,17 @@ def test_any_model_directory_can_be_configured(tmp_path):
     e = load_embedder(str(copy))
     assert e.info().weights_sha256 == load_embedder("default").info().weights_sha256
     assert e.embed(["hello"]).shape == (1, 384)
+
+
+def test_precision_is_part_of_the_encoder_identity():
+    from intents.encoder import EncoderInfo
+
+    plain = EncoderInfo(kind="sentence-transformers", name="m", dim=384, weights_sha256="a" * 64)
+    q = EncoderInfo(kind="sentence-transformers", name="m", dim=384, weights_sha256="a" * 64, precision="int8")
+    assert "precision" not in plain.to_json()  # a float model's record is as it always was
+    assert EncoderInfo.from_json(plain.to_json()) == plain
+    assert EncoderInfo.from_json(q.to_json()) == q and q.to_json()["precision"] == "int8"
+    assert not plain.same_encoder(q) and q.same_encoder(EncoderInfo.from_json(q.to_json()))
+    e = load_embedder("default", precision="int8")
+    assert e._model is None and e._onnx is None  # still lazily loaded
+    assert e.info().precision == "int8" and not e.info().same_encoder(load_embedder("default").info())

@@ -119,3 +119,51 @@ def test_a_failing_batch_fails_the_call(tmp_path, monkeypatch):
     _, pool = encoder._bulk_runner()
     pool.submit(lambda: None).result()  # whatever was running has finished
     assert len(runs) <= 2 * encoder.workers + 1
+
+
+def test_int8_precision_quantizes_the_export_once_and_is_another_encoder(tmp_path, monkeypatch):
+    from intents import onnx_backend
+
+    float_emb = load_embedder("default", cache_dir=tmp_path)
+    q = load_embedder("default", cache_dir=tmp_path, precision="int8")
+    a, b = q.embed(TEXTS), float_emb.embed(TEXTS)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    cos = (a * b).sum(axis=1)
+    assert cos.min() > 0.95 and cos.mean() > 0.98  # close to the float vectors
+    assert cos.min() < 0.9999  # but not them: the weights really are 8-bit
+    # A model must know which it was trained with: the same weights, another encoder.
+    assert q.info().precision == "int8" and not q.info().same_encoder(float_emb.info())
+    (key,) = [p.stem for p in tmp_path.glob("*.onnx") if not p.stem.endswith("-int8")]
+    assert {p.name for p in tmp_path.glob("*.onnx")} == {f"{key}.onnx", f"{key}-int8.onnx"}  # beside the float one
+    # Loaded again: from the cache, neither exported nor quantized again, PyTorch not loaded.
+    calls = []
+    monkeypatch.setattr(onnx_backend, "_export", lambda st, path: calls.append("export"))
+    monkeypatch.setattr(onnx_backend, "_quantize_to", lambda *args: calls.append("quantize"))
+    again = load_embedder("default", cache_dir=tmp_path, precision="int8")
+    assert np.allclose(again.embed(TEXTS), a, atol=1e-6) and calls == [] and again._model is None
+
+
+def test_int8_is_quantized_from_a_cached_float_export_without_pytorch(tmp_path):
+    load_embedder("default", cache_dir=tmp_path).embed(["warm"])  # the float export only
+    q = load_embedder("default", cache_dir=tmp_path, precision="int8")
+    assert q.embed(["how do I reset my password"]).shape == (1, 384)
+    assert q._model is None and len(list(tmp_path.glob("*-int8.onnx"))) == 1
+
+
+def test_fine_tuned_weights_are_quantized_with_them(torch_embedder, tmp_path):
+    params = dict(torch_embedder.torch_model().named_parameters())
+    name = next(n for n in params if n.endswith("output.dense.weight"))
+    tuned = {name: params[name].detach().numpy() * 0.5}
+    plain = load_embedder("default", cache_dir=tmp_path, precision="int8").embed(TEXTS[:2])
+    o = load_embedder("default", cache_dir=tmp_path, precision="int8").with_tuned(tuned, "f" * 64)
+    assert o.precision == "int8" and o.info().precision == "int8"
+    a, b = o.embed(TEXTS[:2]), torch_embedder.with_tuned(tuned, "f" * 64).embed(TEXTS[:2])
+    assert 0.95 < (a * b).sum(axis=1).min() < 0.9999  # the tuned encoder's vectors, quantized
+    assert (a * plain).sum(axis=1).min() < 0.9999  # not the base encoder's
+
+
+def test_precision_is_checked():
+    with pytest.raises(EncoderError, match="unknown encoder precision"):
+        load_embedder("default", precision="int4")
+    with pytest.raises(EncoderError, match="runs on the ONNX backend"):
+        load_embedder("default", backend="torch", precision="int8")

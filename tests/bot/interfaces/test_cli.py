@@ -108,6 +108,31 @@ def test_predict_with_wrong_encoder(tiny_model):
     assert r.returncode == 1 and b"trained with encoder" in r.stderr
 
 
+@pytest.mark.slow
+def test_a_model_trained_with_the_int8_encoder_is_served_with_it(tmp_path, tiny_data_dir, monkeypatch):
+    from bot.core.errors import EncoderError
+    from bot.core.settings import Settings, get_settings
+    from bot.ml.engine import TriageEngine
+    from intents.encoder import load_embedder
+
+    monkeypatch.delenv("TRIAGE_ENCODER", raising=False)  # the bundled encoder
+    get_settings.cache_clear()
+    try:
+        r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "m"),
+                                "--encoder-precision", "int8"])
+    finally:
+        get_settings.cache_clear()
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["encoder"]["precision"] == "int8"
+    # Served with the precision it recorded, though nothing else says int8.
+    r = triage("predict", "--model", str(tmp_path / "m"), stdin=b'{"text": "I forgot my password"}\n',
+               env_extra={"TRIAGE_ENCODER": "default", "HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 0, r.stderr
+    assert "error" not in json.loads(r.stdout) and json.loads(r.stdout)["route"]
+    with pytest.raises(EncoderError, match="int8.*float32"):  # handed a float encoder: refused, saying why
+        TriageEngine.from_model_dir(tmp_path / "m", Settings(encoder="default"), load_embedder("default"))
+
+
 def test_predict_in_process_runner(tiny_model, fake_env):
     r = runner.invoke(app, ["predict", "--model", str(tiny_model)], input='{"text": "hello"}\nbad\n')
     assert r.exit_code == 0
