@@ -115,14 +115,19 @@ def test_a_model_trained_with_the_int8_encoder_is_served_with_it(tmp_path, tiny_
     from bot.ml.engine import TriageEngine
     from intents.encoder import load_embedder
 
+    from bot.interfaces import cli
+
     monkeypatch.delenv("TRIAGE_ENCODER", raising=False)  # the bundled encoder
+    monkeypatch.setattr(cli, "INT8_HINT_ABOVE", 0)  # as if the tiny base were a large one
     get_settings.cache_clear()
     try:
         r = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "m"),
                                 "--encoder-precision", "int8"])
+        plain = runner.invoke(app, ["train", "--data", str(tiny_data_dir), "--out", str(tmp_path / "f")])
     finally:
         get_settings.cache_clear()
     assert r.exit_code == 0, r.output
+    assert "hint:" not in r.output and "--encoder-precision int8" in plain.output  # suggested to the float one
     assert json.loads((tmp_path / "m" / "config.json").read_text())["encoder"]["precision"] == "int8"
     # Served with the precision it recorded, though nothing else says int8.
     r = triage("predict", "--model", str(tmp_path / "m"), stdin=b'{"text": "I forgot my password"}\n',
