@@ -250,7 +250,8 @@ def _quantize_to(source: Path, key: str, cache_dir: Path) -> Path:
 
     Per channel keeps the vectors closest to the float ones (cosine ~0.99 against ~0.97 with one
     scale per matrix); `reduce_range` (7-bit weights) avoids the saturation of 8-bit products on
-    x86 cores without VNNI, so a model serves the same vectors on either kind of machine."""
+    x86 cores without VNNI, so vectors made on a CPU with VNNI and on one without agree (up to
+    rounding)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     def write(path: Path) -> None:
