@@ -52,6 +52,16 @@ class EncoderError(TriageError):
 
 
 @dataclass
+class SettingsError(TriageError):
+    """A TRIAGE_* environment variable holds a value the settings refuse."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
 class NotFoundError(TriageError):
     """A conversation, ticket or FAQ entry that does not exist (HTTP 404)."""
 

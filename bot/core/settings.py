@@ -10,9 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
+from bot.core.errors import SettingsError
 from bot.core.vocabulary import Priority
 
 DEFAULT_ENCODER = "default"
@@ -266,4 +268,29 @@ class Settings(ModelSettings, TrainingSettings, ServiceSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a refused value is a `SettingsError` naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_invalid(exc)) from None
+    except PydanticSettingsError as exc:  # a value that is not even JSON where JSON is expected
+        raise SettingsError(f"invalid settings: {exc} (not valid JSON)") from None
+
+
+#: Settings whose refused value is not repeated in the error (it may be a credential).
+_SECRET_WORDS = ("secret", "key", "token", "password", "url", "jwt", "agents", "editors", "admins")
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line for the settings' validation errors: each variable, what is wrong, what it held."""
+    prefix = _ENV["env_prefix"]
+    parts = []
+    for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["loc"]:
+            name = "_".join(str(x) for x in err["loc"])
+            quiet = isinstance(err["input"], dict) or any(w in name for w in _SECRET_WORDS)
+            parts.append(f"{prefix}{name.upper()}: {msg}" + ("" if quiet else f" (got {err['input']!r})"))
+        else:  # a rule across several settings
+            parts.append(msg)
+    return "invalid settings: " + "; ".join(parts)

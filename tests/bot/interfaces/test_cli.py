@@ -112,10 +112,9 @@ def test_predict_with_wrong_encoder(tiny_model):
 def test_a_model_trained_with_the_int8_encoder_is_served_with_it(tmp_path, tiny_data_dir, monkeypatch):
     from bot.core.errors import EncoderError
     from bot.core.settings import Settings, get_settings
+    from bot.interfaces import cli
     from bot.ml.engine import TriageEngine
     from intents.encoder import load_embedder
-
-    from bot.interfaces import cli
 
     monkeypatch.delenv("TRIAGE_ENCODER", raising=False)  # the bundled encoder
     monkeypatch.setattr(cli, "INT8_HINT_ABOVE", 0)  # as if the tiny base were a large one
