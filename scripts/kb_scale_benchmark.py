@@ -58,17 +58,13 @@ def write_kb(out: Path, kb: list[dict], calibration: list[tuple[str, str]]) -> N
     (out / "calibration.yml").write_text(yaml.safe_dump(cal, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-#: Extra `triage train` options (`--encoder-precision`).
-TRAIN_OPTIONS: list[str] = []
-
-
-def train(data: Path, model: Path) -> tuple[float, float]:
-    """(seconds, peak MB of the training process)."""
+def train(data: Path, model: Path, precision: str) -> tuple[float, float]:
+    """(seconds, peak MB of the training process), the encoder at `precision`."""
     t0 = time.perf_counter()
     log = data.parent / "train.log"
     with open(log, "wb") as err:
         proc = subprocess.Popen([*TRIAGE, "train", "--data", str(data), "--out", str(model), "--no-fine-tune",
-                                 *TRAIN_OPTIONS],
+                                 "--encoder-precision", precision],
                                 env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
@@ -126,7 +122,6 @@ def main() -> None:
     ap.add_argument("--encoder-precision", choices=["float32", "int8"], default="float32",
                     help="train (and so predict) with the encoder at this precision")
     args = ap.parse_args()
-    TRAIN_OPTIONS[:] = ["--encoder-precision", args.encoder_precision]
     print(f"encoder precision: {args.encoder_precision}", flush=True)
     for n in [int(x) for x in args.sizes.split(",")]:
         if args.source == "public":
@@ -147,7 +142,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             data, model = Path(tmp) / "data", Path(tmp) / "model"
             write_kb(data, rows, calibration)
-            train_s, peak = train(data, model)
+            train_s, peak = train(data, model, args.encoder_precision)
             mode = json.loads((model / "config.json").read_text())["report"].get("faq_answered_by", "?")
             if args.keep:
                 shutil.copytree(model, args.keep / str(n), dirs_exist_ok=True)
@@ -169,7 +164,7 @@ def main() -> None:
                 data, model = Path(tmp) / "data", Path(tmp) / "model"
                 sub_cal = [kb.calibration[i] for i in subset]
                 write_kb(data, [rows[i] for i in subset], sub_cal)
-                train_s, _ = train(data, model)
+                train_s, _ = train(data, model, args.encoder_precision)
                 decisions, _ = predict(model, [t for t, _ in evaluation])
                 print(f"  the same {len(subset)} entries alone (their own calibration queries; train {train_s:.0f} s):"
                       f" {quality(decisions, [f for _, f in evaluation])}", flush=True)

@@ -109,15 +109,16 @@ def train(
         _err(f"loaded {len(td.examples)} examples: {len(labels)} intents/FAQ entries, "
              f"{len(td.faqs)} FAQ entries, {n_oos} out-of-scope examples"
              + (f"; {len(cal.data.examples)} calibration messages" if cal else ""))
-        phrasings = sum(len(f.questions) for f in td.faqs)
-        if (phrasings > INT8_HINT_ABOVE and settings.encoder_precision == "float32"
-                and settings.encoder_backend == "onnx" and not settings.encoder.startswith("fake")):
-            _err(f"hint: {phrasings:,} FAQ phrasings; --encoder-precision int8 encodes about twice as fast "
-                 f"(50,000 entries: trained in 206 s instead of 337 s) at a small cost in answer coverage "
-                 f"(docs/benchmarks.md, \"int8 encoder\")")
         embedder = load_embedder(settings.encoder, batch_size=settings.encode_batch_size,
                                  backend=settings.encoder_backend, cache_dir=settings.encoder_cache,
                                  precision=settings.encoder_precision)
+        phrasings = sum(len(f.questions) for f in td.faqs)
+        # Only a float encoder run by ONNX could be quantized (a fake one has no precision).
+        if (phrasings > INT8_HINT_ABOVE and getattr(embedder, "precision", None) == "float32"
+                and embedder.backend == "onnx"):
+            _err(f"hint: {phrasings:,} FAQ phrasings; --encoder-precision int8 encodes about twice as fast "
+                 f"(50,000 entries: trained in 206 s instead of 337 s) at a small cost in answer coverage "
+                 f"(docs/benchmarks.md, \"int8 encoder\")")
         previous = None
         if reuse is not None:
             from bot.ml.model import TriageModel

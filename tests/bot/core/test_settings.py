@@ -29,58 +29,43 @@ def test_environment_variables_keep_their_names(monkeypatch):
     assert (s.answer_precision, s.database_url, s.encoder) == (0.97, "sqlite:///x.db", "fake:8")
 
 
-def test_a_refused_environment_value_is_one_line_naming_its_variable(monkeypatch):
-    import pytest
-
-    from bot.core.errors import SettingsError, TriageError
-    from bot.core.settings import get_settings
-
-    monkeypatch.setenv("TRIAGE_ENCODER_PRECISION", "int4")
-    monkeypatch.setenv("TRIAGE_ENCODE_BATCH_SIZE", "x")
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(SettingsError) as caught:
-            get_settings()
-    finally:
-        get_settings.cache_clear()
-    msg = str(caught.value)
-    assert isinstance(caught.value, TriageError) and "\n" not in msg  # the CLI prints it as one line
-    assert "TRIAGE_ENCODER_PRECISION: Input should be 'float32' or 'int8' (got 'int4')" in msg
-    assert "TRIAGE_ENCODE_BATCH_SIZE" in msg and "(got 'x')" in msg
-
-
-def test_a_refused_credential_is_not_repeated(monkeypatch):
+def refused(monkeypatch, **env: str):
+    """The SettingsError `get_settings()` raises with these TRIAGE_* variables set."""
     import pytest
 
     from bot.core.errors import SettingsError
     from bot.core.settings import get_settings
 
-    monkeypatch.setenv("TRIAGE_RASA_TOKEN", "short-tok")  # too weak: refused
-    monkeypatch.setenv("TRIAGE_AGENTS", '{"alice": "weak-key"}')
-    monkeypatch.setenv("TRIAGE_ENCODE_BATCH_SIZE", "-1")
+    for name, value in env.items():
+        monkeypatch.setenv(f"TRIAGE_{name}", value)
     get_settings.cache_clear()
     try:
         with pytest.raises(SettingsError) as caught:
             get_settings()
     finally:
         get_settings.cache_clear()
-    msg = str(caught.value)
+    return caught.value
+
+
+def test_a_refused_environment_value_is_one_line_naming_its_variable(monkeypatch):
+    from bot.core.errors import TriageError
+
+    error = refused(monkeypatch, ENCODER_PRECISION="int4", ENCODE_BATCH_SIZE="x")
+    msg = str(error)
+    assert isinstance(error, TriageError) and "\n" not in msg  # the CLI prints it as one line
+    assert "TRIAGE_ENCODER_PRECISION: Input should be 'float32' or 'int8' (got 'int4')" in msg
+    assert "TRIAGE_ENCODE_BATCH_SIZE" in msg and "(got 'x')" in msg
+
+
+def test_a_refused_credential_is_not_repeated(monkeypatch):
+    msg = str(refused(monkeypatch, RASA_TOKEN="short-tok",  # too weak: refused
+                      AGENTS='{"alice": "weak-key"}', ENCODE_BATCH_SIZE="-1"))
     assert msg.startswith("invalid settings: ") and "TRIAGE_ENCODE_BATCH_SIZE" in msg and "(got '-1')" in msg
     assert "TRIAGE_RASA_TOKEN" in msg and "TRIAGE_AGENTS" in msg  # named, but their values not repeated
     assert "short-tok" not in msg and "weak-key" not in msg
 
 
 def test_a_setting_that_is_not_json_is_named(monkeypatch):
-    import pytest
-
-    from bot.core.errors import SettingsError
-    from bot.core.settings import get_settings
-
-    monkeypatch.setenv("TRIAGE_AGENTS", '{"alice": "half-a-key')
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(SettingsError, match='field "agents".*not valid JSON') as caught:
-            get_settings()
-    finally:
-        get_settings.cache_clear()
-    assert "half-a-key" not in str(caught.value)
+    msg = str(refused(monkeypatch, AGENTS='{"alice": "half-a-key'))
+    assert re.search('field "agents".*not valid JSON', msg)
+    assert "half-a-key" not in msg
