@@ -11,6 +11,14 @@ requests per second. Bounded in time and count; loopback only.
 
 --streams: open live-update streams during the load (half chat widgets' conversation streams,
 half agent consoles' board streams, as the web pages hold them), to see what they cost.
+
+--floor: also measure, in the same run, what a turn cannot go below: one whole prediction in
+process (the encoder included; and without it, given the vector), the server's round trip for its cheapest request (`GET /health`:
+HTTP, the middlewares, the access log) and one synced SQLite commit of a turn-sized write; their
+sum against one raw encode; and the CPU a turn may take if turns/s are to reach half the
+encoder's batched texts/s. With one worker process, every row also shows the server's CPU a turn
+(all its threads, the conversations the clients open included) and the turns/s that CPU cost
+allows on two cores.
 """
 from __future__ import annotations
 
@@ -53,6 +61,66 @@ def encoder_speed(model_dir: Path) -> dict:
     emb.embed(batch)
     return {"encoder_single_ms_median": statistics.median(single),
             "encoder_batch_texts_per_s": len(batch) / (time.perf_counter() - t0)}
+
+
+def predict_speed(model_dir: Path) -> tuple[float, float]:
+    """Median ms of one whole prediction in process (`TriageEngine.predict`, the raw encoder), and
+    of the same prediction given the message's vector (everything but the encoder)."""
+    from bot.core.settings import Settings
+    from bot.ml.engine import TriageEngine
+
+    engine = TriageEngine.from_model_dir(model_dir, Settings())
+    vectors = {t: engine.embedder.encode_query([t]) for t in TEXTS}
+    engine.predict(TEXTS)
+    whole, rest = [], []
+    for t in TEXTS * 20:
+        t0 = time.perf_counter()
+        engine.predict([t])
+        t1 = time.perf_counter()
+        engine.predict([t], embeddings=vectors[t])
+        whole.append((t1 - t0) * 1000)
+        rest.append((time.perf_counter() - t1) * 1000)
+    return statistics.median(whole), statistics.median(rest)
+
+
+def health_round_trip(base: str, pid: int | None, n: int = 300) -> tuple[float, float | None]:
+    """Median ms of the server's cheapest request, `GET /health`, over one kept-alive connection,
+    and the server's CPU ms for each (None with several worker processes)."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        http.get("/health")
+        times = []
+        c0 = cpu_seconds(pid) if pid else 0.0
+        for _ in range(n):
+            t0 = time.perf_counter()
+            http.get("/health").raise_for_status()
+            times.append((time.perf_counter() - t0) * 1000)
+        cpu = 1000 * (cpu_seconds(pid) - c0) / n if pid else None
+    return statistics.median(times), cpu
+
+
+def synced_commit(directory: str, n: int = 1000) -> float:
+    """Median ms of committing a turn-sized write (two message rows, a conversation's state) to a
+    SQLite file with the server's journal settings (WAL, synchronous=FULL)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"{directory}/commit.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, conversation TEXT, text TEXT)")
+    conn.execute("CREATE INDEX m_c ON m (conversation)")
+    conn.execute("CREATE TABLE c (id TEXT PRIMARY KEY, state TEXT)")
+    conn.execute("INSERT INTO c VALUES ('c', '')")
+    times = []
+    for i in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO m (conversation, text) VALUES (?, ?)",
+                         [(f"c{i % 50}", "how do I reset my password"), (f"c{i % 50}", "x" * 600)])
+        conn.execute("UPDATE c SET state = ? WHERE id = 'c'", ("s" * 1200,))
+        t0 = time.perf_counter()
+        conn.execute("COMMIT")
+        times.append((time.perf_counter() - t0) * 1000)
+    conn.close()
+    return statistics.median(times)
 
 
 ADMIN_KEY = "benchmark-admin-key-123456"
@@ -101,7 +169,7 @@ def idle_cost(base: str, pid: int, streams: int, seconds: float = 10.0) -> float
     return 100 * used
 
 
-def load(base: str, clients: int, seconds: float, streams: int = 0) -> dict:
+def load(base: str, clients: int, seconds: float, streams: int = 0, pid: int | None = None) -> dict:
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -129,17 +197,19 @@ def load(base: str, clients: int, seconds: float, streams: int = 0) -> dict:
 
     readers, events = open_streams(base, streams, stop + 1)
     time.sleep(0.5 if streams else 0)
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), cpu_seconds(pid) if pid else 0.0
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.monotonic() - t0
+    cpu = cpu_seconds(pid) - c0 if pid else None
     for t in readers:
         t.join(timeout=30)
     lat.sort()
     return {"clients": clients, "streams": streams, "stream_events": events[0], "requests": len(lat), "errors": errors[0], "rps": len(lat) / wall,
+            "cpu_ms_per_turn": 1000 * cpu / len(lat) if cpu is not None and lat else None,
             "median_ms": statistics.median(lat) if lat else None,
             "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None}
 
@@ -153,6 +223,7 @@ def main() -> None:
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
     ap.add_argument("--port", type=int, default=8799)
     ap.add_argument("--workers", type=int, default=1, help="triage serve --workers")
+    ap.add_argument("--floor", action="store_true", help="also measure what a turn cannot go below (see above)")
     args = ap.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRIAGE_CONVERSATION_RATE_PER_MINUTE": "1000000",
            "TRIAGE_CLIENT_RATE_PER_MINUTE": "1000000", "TRIAGE_ADMINS": f'{{"bench": "{ADMIN_KEY}"}}'}
@@ -174,22 +245,40 @@ def main() -> None:
                 raise SystemExit("server did not start")
             idle = ({int(st): idle_cost(base, proc.pid, int(st)) for st in args.streams.split(",")}
                     if args.workers == 1 else {})  # CPU of one process: not meaningful with workers
-            rows = [load(base, int(c), args.seconds, int(st)) for st in args.streams.split(",")
+            pid = proc.pid if args.workers == 1 else None
+            rows = [load(base, int(c), args.seconds, int(st), pid) for st in args.streams.split(",")
                     for c in args.clients.split(",")]
+            health, health_cpu = health_round_trip(base, pid) if args.floor else (None, None)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+        commit = synced_commit(tmp) if args.floor else None
     enc = encoder_speed(args.model)
     print(f"database: {db.split(':')[0]}, {args.workers} worker process(es)")
-    print("| clients | open streams | requests | errors | req/s | median ms | p99 ms | stream events |")
-    print("|---|---|---|---|---|---|---|---|")
+    cores = len(os.sched_getaffinity(0))
+    print("| clients | open streams | requests | errors | req/s | median ms | p99 ms | stream events "
+          f"| server CPU ms a turn | turns/s {cores} cores allow |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        cpu = r["cpu_ms_per_turn"]
         print(f"| {r['clients']} | {r['streams']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | "
-              f"{r['median_ms']:.1f} | {r['p99_ms']:.1f} | {r['stream_events']} |")
+              f"{r['median_ms']:.1f} | {r['p99_ms']:.1f} | {r['stream_events']} | "
+              + (f"{cpu:.1f} | {1000 * cores / cpu:.0f} |" if cpu else "- | - |"))
     print("server CPU with no traffic, by open streams: " +
           ", ".join(f"{n}: {pct:.1f}% of a core" for n, pct in idle.items()))
     print(f"raw encoder, same run: one text {enc['encoder_single_ms_median']:.1f} ms median, "
           f"batch {enc['encoder_batch_texts_per_s']:.0f} texts/s")
+    if args.floor:
+        one = enc["encoder_single_ms_median"]
+        predict, rest = predict_speed(args.model)
+        floor = predict + health + commit
+        print(f"floor of one turn: prediction in process {predict:.2f} ms + GET /health round trip {health:.2f} ms "
+              f"+ synced commit {commit:.2f} ms = {floor:.2f} ms = {floor / one:.2f} x one raw encode")
+        rate = enc["encoder_batch_texts_per_s"]
+        print(f"CPU a turn may take for turns/s = 0.5 x the batched encoder ({0.5 * rate:.0f}/s on {cores} cores): "
+              f"{1000 * cores / (0.5 * rate):.2f} core-ms; the encoder's batched work takes "
+              f"{1000 * cores / rate:.2f} core-ms a text, the prediction's rest (given the vector) {rest:.2f} ms"
+              + (f", GET /health {health_cpu:.2f} core-ms of the server" if health_cpu is not None else ""))
 
 
 if __name__ == "__main__":
