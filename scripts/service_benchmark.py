@@ -13,12 +13,13 @@ requests per second. Bounded in time and count; loopback only.
 half agent consoles' board streams, as the web pages hold them), to see what they cost.
 
 --floor: also measure, in the same run, what a turn cannot go below: one whole prediction in
-process (the encoder included; and without it, given the vector), the server's round trip for its cheapest request (`GET /health`:
-HTTP, the middlewares, the access log) and one synced SQLite commit of a turn-sized write; their
-sum against one raw encode; and the CPU a turn may take if turns/s are to reach half the
-encoder's batched texts/s. With one worker process, every row also shows the server's CPU a turn
-(all its threads, the conversations the clients open included) and the turns/s that CPU cost
-allows on two cores.
+process (the encoder included; and without it, given the vector), the server's round trip for
+its cheapest request (`GET /health`: HTTP, the middlewares, the access log) and one synced SQLite
+commit of a turn-sized write; their sum against one raw encode; and the CPU a turn may take if
+turns/s are to reach half the encoder's batched texts/s, beside the CPU the encoder's batched work
+(measured), the prediction's rest and `GET /health` take. With one worker process, every row
+also shows the server's CPU a turn (all its threads, the conversations the clients open
+included) and the turns/s that CPU cost allows on this machine's cores.
 """
 from __future__ import annotations
 
@@ -57,10 +58,11 @@ def encoder_speed(model_dir: Path) -> dict:
         emb.embed([t])
         single.append((time.perf_counter() - t0) * 1000)
     batch = TEXTS * 100
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     emb.embed(batch)
     return {"encoder_single_ms_median": statistics.median(single),
-            "encoder_batch_texts_per_s": len(batch) / (time.perf_counter() - t0)}
+            "encoder_batch_texts_per_s": len(batch) / (time.perf_counter() - t0),
+            "encoder_batch_cpu_ms_per_text": 1000 * (time.process_time() - c0) / len(batch)}
 
 
 def predict_speed(model_dir: Path) -> tuple[float, float]:
@@ -277,7 +279,7 @@ def main() -> None:
         rate = enc["encoder_batch_texts_per_s"]
         print(f"CPU a turn may take for turns/s = 0.5 x the batched encoder ({0.5 * rate:.0f}/s on {cores} cores): "
               f"{1000 * cores / (0.5 * rate):.2f} core-ms; the encoder's batched work takes "
-              f"{1000 * cores / rate:.2f} core-ms a text, the prediction's rest (given the vector) {rest:.2f} ms"
+              f"{enc['encoder_batch_cpu_ms_per_text']:.2f} core-ms a text, the prediction's rest (given the vector) {rest:.2f} ms"
               + (f", GET /health {health_cpu:.2f} core-ms of the server" if health_cpu is not None else ""))
 
 
