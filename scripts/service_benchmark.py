@@ -43,14 +43,15 @@ TEXTS = ["how do I reset my password", "what are your trading fees", "my withdra
          "how long does verification take", "交易手续费是多少", "my deposit hasn't arrived"]
 
 
-def encoder_speed(model_dir: Path) -> dict:
+def load_engine(model_dir: Path):
+    """The model as the server loads it: its encoder at the precision the model was trained with."""
     from bot.core.settings import Settings
-    from bot.ml.model import TriageModel
-    from intents.encoder import load_embedder
+    from bot.ml.engine import TriageEngine
 
-    settings = Settings()
-    emb = load_embedder(settings.encoder, batch_size=settings.encode_batch_size, backend=settings.encoder_backend,
-                        cache_dir=settings.encoder_cache, precision=TriageModel.load(model_dir).encoder.precision)
+    return TriageEngine.from_model_dir(model_dir, Settings())
+
+
+def encoder_speed(emb) -> dict:
     emb.embed(["warm up"])
     single = []
     for t in TEXTS * 10:
@@ -65,13 +66,9 @@ def encoder_speed(model_dir: Path) -> dict:
             "encoder_batch_cpu_ms_per_text": 1000 * (time.process_time() - c0) / len(batch)}
 
 
-def predict_speed(model_dir: Path) -> tuple[float, float]:
+def predict_speed(engine) -> tuple[float, float]:
     """Median ms of one whole prediction in process (`TriageEngine.predict`, the raw encoder), and
     of the same prediction given the message's vector (everything but the encoder)."""
-    from bot.core.settings import Settings
-    from bot.ml.engine import TriageEngine
-
-    engine = TriageEngine.from_model_dir(model_dir, Settings())
     vectors = {t: engine.embedder.encode_query([t]) for t in TEXTS}
     engine.predict(TEXTS)
     whole, rest = [], []
@@ -255,7 +252,8 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
         commit = synced_commit(tmp) if args.floor else None
-    enc = encoder_speed(args.model)
+    engine = load_engine(args.model)
+    enc = encoder_speed(engine.embedder)
     print(f"database: {db.split(':')[0]}, {args.workers} worker process(es)")
     cores = len(os.sched_getaffinity(0))
     print("| clients | open streams | requests | errors | req/s | median ms | p99 ms | stream events "
@@ -272,7 +270,7 @@ def main() -> None:
           f"batch {enc['encoder_batch_texts_per_s']:.0f} texts/s")
     if args.floor:
         one = enc["encoder_single_ms_median"]
-        predict, rest = predict_speed(args.model)
+        predict, rest = predict_speed(engine)
         floor = predict + health + commit
         print(f"floor of one turn: prediction in process {predict:.2f} ms + GET /health round trip {health:.2f} ms "
               f"+ synced commit {commit:.2f} ms = {floor:.2f} ms = {floor / one:.2f} x one raw encode")
